@@ -1,0 +1,981 @@
+#!/usr/bin/python3
+"""The idmops.lifecycle test lab: ``up``, ``down`` and ``status`` (see docs/lab.md).
+
+AM nodes are network namespaces on a bridge, each with its own sshd, mount namespace (its own
+``/opt/am``) and Tomcat running a stand-in AM webapp; a real HAProxy on the host balances them.
+Standard library only: this runs with /usr/bin/python3 on a bare Debian machine.
+
+Every process the lab starts is recorded by PID under ``<lab dir>/pids/`` and stopped by that PID;
+Tomcat's PID is read from its ``CATALINA_PID`` file at stop time, because playbooks restart it.
+"""
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import http.client
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STANDIN_SRC = REPO / 'lab' / 'standin-am'
+
+BRIDGE = 'idmlab0'
+HOST_IP = '10.213.0.1'
+PREFIX_LEN = 24
+NS_PREFIX = 'idmlab-'
+NODE_MOUNT = Path('/opt/am')
+MAX_NODES = 9
+
+CATALINA_HOME = Path('/usr/share/tomcat10')
+CATALINA_BASE = NODE_MOUNT / 'tomcat'
+CATALINA_PID = CATALINA_BASE / 'temp' / 'catalina.pid'
+TOMCAT_CONF_SRC = Path('/etc/tomcat10')
+CATALINA_OPTS = '-Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true'
+# For the short-lived JVM of `catalina.sh stop` (and start); heap options are in CATALINA_OPTS.
+JAVA_OPTS = '-XX:+UseSerialGC -XX:TieredStopAtLevel=1'
+TOMCAT_PORT = 8080
+
+FRONTEND = ('127.0.0.1', 18080)
+ADMIN_TCP = ('127.0.0.1', 19999)
+BACKEND = 'am_site1'
+
+INITIAL_VERSION = '7.5.0'
+# Stand-in build metadata, baked into each war's WEB-INF/classes/am-version.properties.
+VERSIONS = {
+    '7.5.0': {'revision': 'a1d3c5e7f9', 'date': '2024-March-28 10:43'},
+    '8.1.0': {'revision': 'b2e4d6f8a0', 'date': '2025-June-23 09:12'},
+}
+KEY_ALIAS = 'directenctest'
+
+# Debian packages the lab runs on; installed by `up` when missing.
+PACKAGES = ('haproxy', 'tomcat10', 'openjdk-17-jdk-headless', 'openssh-server', 'openssh-client',
+            'iproute2', 'util-linux', 'python3')
+
+# Bounds of every wait, in seconds.
+SSHD_START_TIMEOUT = 15
+TOMCAT_READY_TIMEOUT = 120
+HAPROXY_UP_TIMEOUT = 30
+STOP_TIMEOUT = 15
+
+DEBIAN_ARCH = {'x86_64': 'amd64', 'aarch64': 'arm64'}
+SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+
+class LabError(Exception):
+    """A failure with a message meant for the person running the lab."""
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+def log(message):
+    print(f'lab: {message}', flush=True)
+
+
+def run(cmd, check=True, timeout=120, **kwargs):
+    """Runs cmd (a list) and returns the CompletedProcess; output is captured as text."""
+    kwargs.setdefault('stdin', subprocess.DEVNULL)
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired as e:
+        raise LabError(f'{shlex.join(cmd)} did not finish within {timeout}s') from e
+    if check and result.returncode != 0:
+        output = (result.stderr or result.stdout).strip()
+        raise LabError(f'{shlex.join(cmd)} failed (exit {result.returncode}): {output}')
+    return result
+
+
+def write_if_changed(path, content, mode=0o644):
+    """Writes in place (bind-mounted files keep their inode) only when the content differs."""
+    path = Path(path)
+    if path.exists() and path.read_text() == content:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(content)
+    os.chmod(path, mode)
+    return True
+
+
+def write_atomic(path, data, mode=0o644):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def wait_until(probe, timeout, description, sleep=0.2):
+    """Calls probe() -> (done, observation) until done; LabError names the bound and last observation."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, observation = probe()
+        if done:
+            return observation
+        if time.monotonic() >= deadline:
+            raise LabError(f'timed out after {timeout}s waiting for {description}; last seen: {observation}')
+        time.sleep(sleep)
+
+
+def parallel(function, items):
+    """Runs function over items in threads; re-raises the first failure after all have finished."""
+    items = list(items)
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:
+        futures = [pool.submit(function, item) for item in items]
+    errors = [f.exception() for f in futures if f.exception()]
+    if errors:
+        if len(errors) > 1:
+            raise LabError('; '.join(str(e) for e in errors))
+        raise errors[0]
+    return [f.result() for f in futures]
+
+
+def tcp_open(host, port, timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def http_status(host, port, path, timeout=2.0):
+    """GET without any proxy; returns (status, body) or (None, error text)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request('GET', path, headers={'Accept-API-Version': 'resource=1.0', 'Connection': 'close'})
+        response = conn.getresponse()
+        return response.status, response.read().decode(errors='replace')
+    except OSError as e:
+        return None, str(e) or type(e).__name__
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# processes: identified by PID, checked before being signalled
+
+def read_pid(path):
+    try:
+        text = Path(path).read_text().strip()
+        return int(text) if text else None
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def alive(pid):
+    """True for a running process (zombies count as gone)."""
+    if not pid:
+        return False
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            state = f.read().rsplit(')', 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ('Z', 'X')
+
+
+def cmdline(pid):
+    try:
+        return Path(f'/proc/{pid}/cmdline').read_bytes().decode(errors='replace').split('\0')
+    except OSError:
+        return []
+
+
+def netns_id(path):
+    try:
+        st = os.stat(path)
+        return st.st_dev, st.st_ino
+    except OSError:
+        return None
+
+
+def in_netns(pid, ns):
+    ns_id = netns_id(f'/run/netns/{ns}')
+    return ns_id is not None and netns_id(f'/proc/{pid}/ns/net') == ns_id
+
+
+def stop_pid(pid, what, timeout=STOP_TIMEOUT):
+    """SIGTERM, wait up to timeout, then SIGKILL. Returns True if the process had been running."""
+    if not alive(pid):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if alive(pid):
+        log(f'{what} (pid {pid}) ignored SIGTERM for {timeout}s: SIGKILL')
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# the lab
+
+class Node:
+    def __init__(self, lab, index):
+        self.lab = lab
+        self.index = index
+        self.name = f'am{index}'
+        self.ns = f'{NS_PREFIX}{self.name}'
+        self.ip = f'10.213.0.{10 + index}'
+        self.veth_host = f'{self.ns}-h'
+        self.veth_peer = f'{self.ns}-n'
+        self.dir = lab.dir / 'nodes' / self.name
+        self.am = self.dir / 'am'                      # /opt/am inside the node
+        self.tomcat = self.am / 'tomcat'               # CATALINA_BASE inside the node
+        self.catalina_pid = self.tomcat / 'temp' / 'catalina.pid'
+        self.keystore = self.am / 'security' / 'keystores' / 'keystore.jceks'
+        self.storepass = self.am / 'security' / 'secrets' / 'storepass'
+        self.sshd_config = self.dir / 'sshd_config'
+        self.host_key = self.dir / 'ssh_host_ed25519_key'
+        self.hosts_file = self.dir / 'hosts'
+        self.sshd_log = self.dir / 'sshd.log'
+        self.sshd_pidfile = lab.pids / f'sshd-{self.name}.pid'
+        self.tomcat_pidfile = lab.pids / f'tomcat-{self.name}.pid'
+
+    # -- identity of running processes
+
+    def netns_exists(self):
+        return Path(f'/run/netns/{self.ns}').exists()
+
+    def sshd_pid(self):
+        pid = read_pid(self.sshd_pidfile)
+        if alive(pid) and os.path.realpath(f'/proc/{pid}/exe') == '/usr/sbin/sshd' and in_netns(pid, self.ns):
+            return pid
+        return None
+
+    def tomcat_pids(self):
+        """Tomcat PIDs to stop: the CATALINA_PID file's (read now) and the one the lab started."""
+        pids = []
+        for path in (self.catalina_pid, self.tomcat_pidfile):
+            pid = read_pid(path)
+            if pid and pid not in pids and self.is_our_tomcat(pid):
+                pids.append(pid)
+        return pids
+
+    def tomcat_pid(self):
+        pid = read_pid(self.catalina_pid)
+        return pid if self.is_our_tomcat(pid) else None
+
+    def is_our_tomcat(self, pid):
+        if not alive(pid):
+            return False
+        args = cmdline(pid)
+        if 'org.apache.catalina.startup.Bootstrap' not in args or f'-Dcatalina.base={CATALINA_BASE}' not in args:
+            return False
+        return in_netns(pid, self.ns) if self.netns_exists() else True
+
+    # -- network
+
+    def ensure_netns(self):
+        if not self.netns_exists():
+            result = run(['ip', 'netns', 'add', self.ns], check=False)
+            if result.returncode != 0:
+                raise LabError(f'cannot create network namespace {self.ns}: {result.stderr.strip()}. '
+                               'The lab needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN '
+                               '(a VM, or a privileged container).')
+        if run(['ip', '-n', self.ns, 'link', 'show', 'eth0'], check=False).returncode != 0:
+            run(['ip', 'link', 'del', self.veth_host], check=False)
+            run(['ip', 'link', 'add', self.veth_host, 'type', 'veth', 'peer', 'name', self.veth_peer])
+            run(['ip', 'link', 'set', self.veth_peer, 'netns', self.ns])
+            run(['ip', '-n', self.ns, 'link', 'set', self.veth_peer, 'name', 'eth0'])
+        run(['ip', '-n', self.ns, 'addr', 'replace', f'{self.ip}/{PREFIX_LEN}', 'dev', 'eth0'])
+        run(['ip', '-n', self.ns, 'link', 'set', 'lo', 'up'])
+        run(['ip', '-n', self.ns, 'link', 'set', 'eth0', 'up'])
+        run(['ip', 'link', 'set', self.veth_host, 'master', BRIDGE])
+        run(['ip', 'link', 'set', self.veth_host, 'up'])
+
+    # -- files
+
+    def write_files(self, fresh):
+        """Node configuration; when fresh (the node was down) also its initial AM state."""
+        for d in (self.dir, self.am / 'security' / 'keystores', self.am / 'security' / 'secrets'):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.am / 'security' / 'secrets', 0o700)
+        if not self.host_key.exists():
+            run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', f'idmlab {self.name} host key',
+                 '-f', str(self.host_key)])
+        write_if_changed(self.sshd_config, self.render_sshd_config())
+        write_if_changed(self.hosts_file, self.lab.render_hosts())
+        if fresh or not (self.tomcat / 'conf' / 'server.xml').exists():
+            self.reset_tomcat_base()
+        if fresh or not self.keystore.exists():
+            self.create_keystore()
+
+    def render_sshd_config(self):
+        return '\n'.join([
+            f'# Generated by lab/labctl.py for {self.name} ({self.ns}).',
+            f'ListenAddress {self.ip}:22',
+            f'HostKey {self.host_key}',
+            'PidFile none',
+            'UsePAM no',
+            'StrictModes no',
+            'PermitRootLogin prohibit-password',
+            'PubkeyAuthentication yes',
+            'PasswordAuthentication no',
+            'KbdInteractiveAuthentication no',
+            f'AuthorizedKeysFile {self.lab.authorized_keys}',
+            'UseDNS no',
+            'PrintMotd no',
+            'X11Forwarding no',
+            'MaxSessions 50',
+            'MaxStartups 50:30:100',
+            'AcceptEnv LANG LC_*',
+            'Subsystem sftp /usr/lib/openssh/sftp-server',
+            '',
+        ])
+
+    def reset_tomcat_base(self):
+        """CATALINA_BASE as after a fresh install: Debian's conf, our server.xml, the initial war."""
+        base = self.tomcat
+        for sub in ('conf', 'webapps', 'work', 'temp'):
+            shutil.rmtree(base / sub, ignore_errors=True)
+        for sub in ('bin', 'logs', 'webapps', 'work', 'temp'):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        shutil.copytree(TOMCAT_CONF_SRC, base / 'conf', symlinks=False)
+        write_atomic(base / 'conf' / 'server.xml', self.render_server_xml())
+        write_atomic(base / 'bin' / 'setenv.sh', self.lab.render_setenv(), mode=0o755)
+        self.deploy_initial_war()
+
+    def deploy_initial_war(self):
+        war = self.tomcat / 'webapps' / 'am.war'
+        write_atomic(war, self.lab.war(INITIAL_VERSION).read_bytes())
+        shutil.rmtree(self.tomcat / 'webapps' / 'am', ignore_errors=True)
+        shutil.rmtree(self.tomcat / 'work' / 'Catalina' / 'localhost' / 'am', ignore_errors=True)
+
+    def render_server_xml(self):
+        return f'''<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by lab/labctl.py for {self.name}: HTTP on the node's address, shutdown port node-local. -->
+<Server port="8005" address="127.0.0.1" shutdown="SHUTDOWN">
+  <Listener className="org.apache.catalina.startup.VersionLoggerListener" />
+  <Listener className="org.apache.catalina.core.JreMemoryLeakPreventionListener" />
+  <Listener className="org.apache.catalina.core.ThreadLocalLeakPreventionListener" />
+  <Service name="Catalina">
+    <Connector address="{self.ip}" port="{TOMCAT_PORT}" protocol="HTTP/1.1"
+               connectionTimeout="20000" maxParameterCount="1000" />
+    <Engine name="Catalina" defaultHost="localhost">
+      <Host name="localhost" appBase="webapps" unpackWARs="true"
+            autoDeploy="false" deployOnStartup="true" />
+    </Engine>
+  </Service>
+</Server>
+'''
+
+    def create_keystore(self):
+        """A new JCEKS keystore holding the AES-256 key directenctest; passwords only in files."""
+        self.keystore.unlink(missing_ok=True)
+        write_atomic(self.storepass, secrets.token_urlsafe(24), mode=0o600)
+        run([str(self.lab.jdk_bin / 'keytool'), '-genseckey', '-alias', KEY_ALIAS, '-keyalg', 'AES',
+             '-keysize', '256', '-storetype', 'JCEKS', '-keystore', str(self.keystore),
+             '-storepass:file', str(self.storepass), '-keypass:file', str(self.storepass)])
+
+    # -- sshd
+
+    def start_sshd(self):
+        pid = self.sshd_pid()
+        if pid:
+            return pid
+        Path('/run/sshd').mkdir(mode=0o755, exist_ok=True)
+        NODE_MOUNT.mkdir(parents=True, exist_ok=True)
+        script = (f'hostname {self.name}'
+                  f' && mount --bind {shlex.quote(str(self.am))} {NODE_MOUNT}'
+                  f' && mount --bind {shlex.quote(str(self.hosts_file))} /etc/hosts'
+                  f' && exec /usr/sbin/sshd -D -e -f {shlex.quote(str(self.sshd_config))}')
+        with open(self.sshd_log, 'ab') as out:
+            process = subprocess.Popen(
+                ['ip', 'netns', 'exec', self.ns, 'unshare', '--mount', '--uts', '--propagation', 'private',
+                 'sh', '-c', script],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd='/')
+        write_atomic(self.sshd_pidfile, f'{process.pid}\n')
+
+        def listening():
+            if process.poll() is not None:
+                raise LabError(f'sshd of {self.name} exited with {process.returncode}; '
+                               f'see {self.sshd_log}:\n{tail(self.sshd_log)}')
+            return tcp_open(self.ip, 22), f'{self.ip}:22 not accepting connections'
+        wait_until(listening, SSHD_START_TIMEOUT, f'sshd of {self.name} on {self.ip}:22', sleep=0.05)
+        return process.pid
+
+    # -- Tomcat, started inside the node (the sshd's mount, network and UTS namespaces)
+
+    def start_tomcat(self):
+        sshd = self.sshd_pid()
+        if not sshd:
+            raise LabError(f'sshd of {self.name} is not running; cannot enter the node')
+        env = {'PATH': SYSTEM_PATH, 'LANG': 'C.UTF-8', 'HOME': '/root',
+               'JAVA_HOME': str(self.lab.jdk_home),
+               'CATALINA_HOME': str(CATALINA_HOME), 'CATALINA_BASE': str(CATALINA_BASE),
+               'CATALINA_PID': str(CATALINA_PID), 'CATALINA_OPTS': CATALINA_OPTS, 'JAVA_OPTS': JAVA_OPTS}
+        # Not our Tomcat (checked by the caller): a stale PID file would make catalina.sh refuse to start.
+        self.catalina_pid.unlink(missing_ok=True)
+        result = run(['nsenter', '--target', str(sshd), '--mount', '--net', '--uts', '--',
+                      str(CATALINA_HOME / 'bin' / 'catalina.sh'), 'start'],
+                     check=False, env=env, cwd='/', start_new_session=True)
+        pid = read_pid(self.catalina_pid)
+        if result.returncode != 0 or not pid:
+            raise LabError(f'catalina.sh start on {self.name} failed (exit {result.returncode}): '
+                           f'{(result.stdout + result.stderr).strip()}')
+        write_atomic(self.tomcat_pidfile, f'{pid}\n')
+        return pid
+
+    def stop_tomcat(self):
+        for pid in self.tomcat_pids():
+            stop_pid(pid, f'Tomcat of {self.name}')
+        self.catalina_pid.unlink(missing_ok=True)
+        self.tomcat_pidfile.unlink(missing_ok=True)
+
+    def ready(self):
+        status, body = http_status(self.ip, TOMCAT_PORT, '/am/json/health/ready')
+        return status == 200, (status or body)
+
+    def version(self):
+        status, body = http_status(self.ip, TOMCAT_PORT, '/am/json/serverinfo/version')
+        if status != 200:
+            return None
+        with contextlib.suppress(ValueError, AttributeError):
+            return json.loads(body).get('version')
+        return None
+
+    def wait_ready(self):
+        def probe():
+            if not self.tomcat_pid():
+                raise LabError(f'Tomcat of {self.name} exited; see {self.tomcat}/logs:\n'
+                               f'{tail(self.tomcat / "logs" / "catalina.out")}')
+            return self.ready()
+        wait_until(probe, TOMCAT_READY_TIMEOUT, f'{self.name} http://{self.ip}:{TOMCAT_PORT}/am/json/health/ready',
+                   sleep=0.25)
+
+    # -- teardown
+
+    def teardown(self):
+        self.stop_tomcat()
+        pid = self.sshd_pid()
+        if pid:
+            stop_pid(pid, f'sshd of {self.name}')
+        self.sshd_pidfile.unlink(missing_ok=True)
+        if self.netns_exists():
+            # Whatever else lives in the node: ansible's `sshd: root@notty` sessions, their children.
+            for _ in range(3):
+                leftovers = [int(p) for p in run(['ip', 'netns', 'pids', self.ns], check=False).stdout.split()]
+                leftovers = [p for p in leftovers if p != os.getpid()]
+                if not leftovers:
+                    break
+                for pid in leftovers:
+                    stop_pid(pid, f'process in {self.ns}', timeout=5)
+            run(['ip', 'netns', 'del', self.ns], check=False)
+        if Path(f'/sys/class/net/{self.veth_host}').exists():
+            run(['ip', 'link', 'del', self.veth_host], check=False)
+
+
+def tail(path, lines=15):
+    try:
+        return '\n'.join(Path(path).read_text(errors='replace').splitlines()[-lines:])
+    except OSError as e:
+        return f'({e})'
+
+
+class Lab:
+    def __init__(self):
+        self.dir = Path(os.environ.get('LAB_DIR') or REPO / 'build' / 'lab').absolute()
+        count = os.environ.get('LAB_AM_NODES', '3')
+        if not count.isdigit() or not 1 <= int(count) <= MAX_NODES:
+            raise LabError(f'LAB_AM_NODES must be a number from 1 to {MAX_NODES}, not {count!r}')
+        self.pids = self.dir / 'pids'
+        self.ssh_dir = self.dir / 'ssh'
+        self.client_key = self.ssh_dir / 'id_ed25519'
+        self.authorized_keys = self.ssh_dir / 'authorized_keys'
+        self.cp_dir = self.dir / 'cp'
+        self.wars_dir = self.dir / 'wars'
+        self.build_dir = self.dir / 'standin-am'
+        self.haproxy_dir = self.dir / 'haproxy'
+        self.haproxy_cfg = self.haproxy_dir / 'haproxy.cfg'
+        self.admin_sock = self.haproxy_dir / 'admin.sock'
+        self.haproxy_pidfile = self.pids / 'haproxy.pid'
+        self.inventory = self.dir / 'inventory.yml'
+        self.marker = self.dir / '.idmlab'
+        self.nodes = [Node(self, i) for i in range(1, int(count) + 1)]
+        machine = os.uname().machine
+        self.jdk_home = Path('/usr/lib/jvm') / f'java-17-openjdk-{DEBIAN_ARCH.get(machine, machine)}'
+        self.jdk_bin = self.jdk_home / 'bin'
+        # ssh appends ~17 characters to a ControlPath while creating it; sun_path holds 107.
+        if len(str(self.cp_dir)) > 45:
+            raise LabError(f'LAB_DIR {self.dir} is too long for ssh ControlPath sockets under {self.cp_dir} '
+                           '(at most 45 characters for <lab dir>/cp)')
+
+    def war(self, version):
+        return self.wars_dir / f'am-{version}.war'
+
+    @contextlib.contextmanager
+    def locked(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / '.lock', 'w') as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log(f'waiting for another lab command holding {self.dir}/.lock')
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def existing_nodes(self):
+        """Configured nodes plus any other idmlab-am* namespace or recorded node (e.g. a larger count)."""
+        indexes = {n.index for n in self.nodes}
+        names = run(['ip', 'netns', 'list'], check=False).stdout.split()
+        names += [p.name[len('sshd-'):-len('.pid')] for p in self.pids.glob('sshd-am*.pid')]
+        names += [p.name[len('tomcat-'):-len('.pid')] for p in self.pids.glob('tomcat-am*.pid')]
+        for name in names:
+            m = re.fullmatch(rf'(?:{NS_PREFIX})?am(\d)', name)
+            if m and int(m.group(1)) >= 1:
+                indexes.add(int(m.group(1)))
+        return [Node(self, i) for i in sorted(indexes)]
+
+    # -- bridge ownership: one lab per machine; the bridge's alias names its LAB_DIR
+
+    def bridge_exists(self):
+        return Path(f'/sys/class/net/{BRIDGE}').exists()
+
+    def bridge_owner(self):
+        with contextlib.suppress(OSError):
+            return Path(f'/sys/class/net/{BRIDGE}/ifalias').read_text().strip()
+        return ''
+
+    def check_owner(self):
+        owner = self.bridge_owner()
+        if self.bridge_exists() and owner and owner != str(self.dir):
+            raise LabError(f'the lab on this machine belongs to LAB_DIR={owner}; '
+                           f'run `LAB_DIR={owner} lab/down` first')
+
+    def ensure_bridge(self):
+        if not self.bridge_exists():
+            run(['ip', 'link', 'add', BRIDGE, 'type', 'bridge'])
+        run(['ip', 'link', 'set', BRIDGE, 'alias', str(self.dir)])
+        run(['ip', 'addr', 'replace', f'{HOST_IP}/{PREFIX_LEN}', 'dev', BRIDGE])
+        run(['ip', 'link', 'set', BRIDGE, 'up'])
+
+    # -- rendered files
+
+    def render_hosts(self):
+        lines = ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', f'{HOST_IP} idmlab-host']
+        lines += [f'{n.ip} {n.name}' for n in self.nodes]
+        return '\n'.join(lines) + '\n'
+
+    def render_setenv(self):
+        return '\n'.join([
+            '# Written by the idmops lab (lab/labctl.py); catalina.sh sources it on every start and stop,',
+            '# so playbooks that run catalina.sh get the same JVM and PID file as the lab.',
+            f'JAVA_HOME="${{JAVA_HOME:-{self.jdk_home}}}"',
+            f'CATALINA_PID="${{CATALINA_PID:-{CATALINA_PID}}}"',
+            f'CATALINA_OPTS="${{CATALINA_OPTS:-{CATALINA_OPTS}}}"',
+            f'JAVA_OPTS="${{JAVA_OPTS:-{JAVA_OPTS}}}"',
+            '',
+        ])
+
+    def render_haproxy_cfg(self):
+        servers = '\n'.join(f'    server {n.name} {n.ip}:{TOMCAT_PORT} check' for n in self.nodes)
+        return f'''# Generated by lab/labctl.py; rewritten by lab/up. No log target: the lab has no syslog.
+global
+    stats socket {self.admin_sock} mode 600 level admin
+    stats socket ipv4@{ADMIN_TCP[0]}:{ADMIN_TCP[1]} level admin
+    stats timeout 2m
+    maxconn 2000
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 630s
+    timeout server 630s
+    timeout http-request 10s
+    timeout http-keep-alive 2s
+    timeout queue 10s
+    timeout check 2s
+    retries 3
+    option redispatch
+
+frontend am_front
+    bind {FRONTEND[0]}:{FRONTEND[1]}
+    default_backend {BACKEND}
+
+backend {BACKEND}
+    balance roundrobin
+    option httpchk GET /am/json/health/ready
+    http-check expect status 200
+    default-server inter 500 fall 2 rise 2
+{servers}
+'''
+
+    def render_inventory(self):
+        q = json.dumps   # JSON strings are YAML strings
+        common_args = ' '.join([
+            '-o StrictHostKeyChecking=no', '-o UserKnownHostsFile=/dev/null', '-o LogLevel=ERROR',
+            '-o ControlMaster=auto', '-o ControlPersist=60s', f'-o ControlPath={self.cp_dir}/%C'])
+        lines = [
+            '# Generated by lab/up (lab/labctl.py); rewritten on every up. See docs/lab.md.',
+            'all:',
+            '  hosts:',
+            '    localhost:',
+            '      ansible_connection: local',
+            f'      ansible_python_interpreter: {q(str(REPO / ".venv" / "bin" / "python"))}',
+            '  children:',
+            '    am:',
+            '      children:',
+            f'        {BACKEND}:',
+            '          hosts:',
+        ]
+        for n in self.nodes:
+            lines += [
+                f'            {n.name}:',
+                f'              ansible_host: {q(n.ip)}',
+                '              ansible_user: root',
+                f'              ansible_ssh_private_key_file: {q(str(self.client_key))}',
+                f'              ansible_ssh_common_args: {q(common_args)}',
+                f'              lb_member: {n.name}',
+            ]
+        lines += [
+            '          vars:',
+            '            ansible_python_interpreter: /usr/bin/python3',
+            '            lb_backend: haproxy',
+            f'            lb_pool: {BACKEND}',
+            f'            lb_haproxy_socket: {q(str(self.admin_sock))}',
+            f'            am_catalina_base: {q(str(CATALINA_BASE))}',
+            f'            am_war_dir: {q(str(self.wars_dir))}',
+            '',
+        ]
+        return '\n'.join(lines)
+
+    # -- packages
+
+    def ensure_packages(self):
+        status = run(['dpkg-query', '-W', '-f', '${Package} ${Status}\n', *PACKAGES], check=False).stdout
+        installed = {line.split()[0] for line in status.splitlines() if line.endswith(' install ok installed')}
+        missing = [p for p in PACKAGES if p not in installed]
+        if not missing:
+            return
+        log(f'installing Debian packages: {" ".join(missing)}')
+        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+        # Package scripts must not start system daemons (sshd on :22, haproxy on :80): the lab runs its own.
+        policy = Path('/usr/sbin/policy-rc.d')
+        own_policy = not policy.exists()
+        if own_policy:
+            policy.write_text('#!/bin/sh\nexit 101\n')
+            policy.chmod(0o755)
+        try:
+            run(['apt-get', 'update', '-qq'], env=env, timeout=600)
+            run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', *missing], env=env, timeout=1800)
+        finally:
+            if own_policy:
+                policy.unlink(missing_ok=True)
+
+    # -- stand-in AM wars
+
+    def build_wars(self):
+        sources = sorted(p for p in STANDIN_SRC.rglob('*') if p.is_file())
+        digest = hashlib.sha256(json.dumps(VERSIONS, sort_keys=True).encode())
+        for path in sources:
+            digest.update(str(path.relative_to(STANDIN_SRC)).encode() + b'\0' + path.read_bytes())
+        stamp = self.build_dir / 'stamp'
+        wars = [self.war(v) for v in VERSIONS]
+        if stamp.exists() and stamp.read_text() == digest.hexdigest() and all(w.exists() for w in wars):
+            return False
+        shutil.rmtree(self.build_dir, ignore_errors=True)
+        classes = self.build_dir / 'classes'
+        classes.mkdir(parents=True)
+        java_files = [str(p) for p in sources if p.suffix == '.java']
+        run([str(self.jdk_bin / 'javac'), '--release', '17', '-encoding', 'UTF-8', '-Xlint:all', '-Werror',
+             '-cp', str(CATALINA_HOME / 'lib' / 'servlet-api.jar'), '-d', str(classes), *java_files])
+        self.wars_dir.mkdir(parents=True, exist_ok=True)
+        for version, meta in VERSIONS.items():
+            root = self.build_dir / f'war-{version}'
+            shutil.copytree(STANDIN_SRC / 'webapp', root)
+            shutil.copytree(classes, root / 'WEB-INF' / 'classes')
+            (root / 'WEB-INF' / 'classes' / 'am-version.properties').write_text(
+                f'version={version}\nrevision={meta["revision"]}\ndate={meta["date"]}\n')
+            tmp = self.wars_dir / f'.am-{version}.war.tmp'
+            run([str(self.jdk_bin / 'jar'), '--create', '--file', str(tmp), '--no-manifest', '-C', str(root), '.'])
+            os.replace(tmp, self.war(version))
+        stamp.write_text(digest.hexdigest())
+        return True
+
+    # -- HAProxy
+
+    def haproxy_pid(self):
+        pid = read_pid(self.haproxy_pidfile)
+        if alive(pid) and os.path.realpath(f'/proc/{pid}/exe') == '/usr/sbin/haproxy' \
+                and str(self.haproxy_cfg) in cmdline(pid):
+            return pid
+        return None
+
+    def start_haproxy(self, config):
+        self.haproxy_dir.mkdir(parents=True, exist_ok=True)
+        pid = self.haproxy_pid()
+        if pid and self.haproxy_cfg.exists() and self.haproxy_cfg.read_text() == config:
+            return False
+        if pid:
+            log('HAProxy configuration changed: restarting HAProxy')
+            stop_pid(pid, 'HAProxy')
+        write_atomic(self.haproxy_cfg, config)
+        for address in (FRONTEND, ADMIN_TCP):
+            if tcp_open(*address, timeout=0.3):
+                raise LabError(f'{address[0]}:{address[1]} is already in use by another process; '
+                               'the lab HAProxy needs it')
+        run(['/usr/sbin/haproxy', '-f', str(self.haproxy_cfg), '-p', str(self.haproxy_pidfile), '-D'],
+            start_new_session=True)
+        if not self.haproxy_pid():
+            raise LabError(f'HAProxy did not start (no live pid in {self.haproxy_pidfile})')
+        return True
+
+    def show_stat(self):
+        """{server: (status, check_status)} of the backend, from the admin socket."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(str(self.admin_sock))
+            s.sendall(b'show stat\n')
+            data = b''
+            while chunk := s.recv(65536):
+                data += chunk
+        lines = data.decode(errors='replace').splitlines()
+        header = lines[0].lstrip('# ').split(',')
+        result = {}
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(',')))
+            if row.get('pxname') == BACKEND and row.get('svname') not in ('FRONTEND', 'BACKEND'):
+                result[row['svname']] = (row.get('status', ''), row.get('check_status', ''))
+        return result
+
+    def haproxy_command(self, command):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(str(self.admin_sock))
+            s.sendall(command.encode() + b'\n')
+            reply = b''
+            while chunk := s.recv(65536):
+                reply += chunk
+        return reply.decode(errors='replace').strip()
+
+    def wait_haproxy_up(self):
+        expected = {n.name for n in self.nodes}
+
+        def probe():
+            try:
+                stat = self.show_stat()
+            except OSError as e:
+                return False, f'admin socket: {e}'
+            held = [f'{name} {stat[name][0]}' for name in sorted(stat)
+                    if stat[name][0].split()[0] in ('MAINT', 'DRAIN')]
+            if held:
+                raise LabError(f'HAProxy servers set out of the pool through the runtime API: {", ".join(held)}; '
+                               'run `lab/up --reset` to put them back')
+            all_up = set(stat) == expected and all(s == 'UP' and c.startswith('L7OK') for s, c in stat.values())
+            return all_up, {k: f'{s} ({c})' for k, (s, c) in sorted(stat.items())}
+        wait_until(probe, HAPROXY_UP_TIMEOUT, f'all servers of backend {BACKEND} UP in HAProxy', sleep=0.2)
+
+    # -- ssh multiplexing left by ansible
+
+    def close_control_masters(self):
+        if not self.cp_dir.exists():
+            return
+        base = ['ssh', '-o', 'BatchMode=yes', '-O', 'exit']
+        for node in self.existing_nodes():
+            run(base + ['-o', f'ControlPath={self.cp_dir}/%C', f'root@{node.ip}'], check=False, timeout=10)
+        for sock in self.cp_dir.iterdir():
+            if sock.is_socket():
+                run(base + ['-o', f'ControlPath={sock}', 'root@idmlab'], check=False, timeout=10)
+        # A master whose socket is gone still has it in its process title: stop it by PID.
+        for proc in Path('/proc').iterdir():
+            if proc.name.isdigit():
+                args = ' '.join(cmdline(int(proc.name)))
+                if args.startswith('ssh: ') and f'{self.cp_dir}/' in args and args.endswith('[mux]'):
+                    stop_pid(int(proc.name), 'ssh control master', timeout=5)
+        for sock in self.cp_dir.iterdir():
+            sock.unlink(missing_ok=True)
+
+    # -- commands
+
+    def up(self, reset):
+        started = time.monotonic()
+        if os.geteuid() != 0:
+            raise LabError('lab/up needs root (network namespaces, bridge, sshd on port 22)')
+        self.ensure_packages()
+        with self.locked():
+            self.check_owner()
+            self.marker.write_text('idmops.lifecycle lab state; removed by lab/down --purge\n')
+            for d in (self.pids, self.ssh_dir, self.cp_dir):
+                d.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.cp_dir, 0o700)
+
+            if self.build_wars():
+                log(f'built {", ".join(str(self.war(v)) for v in VERSIONS)}')
+
+            configured = {n.name for n in self.nodes}
+            extra = [n for n in self.existing_nodes() if n.name not in configured]
+            if extra:
+                log(f'removing nodes beyond LAB_AM_NODES={len(self.nodes)}: {" ".join(n.name for n in extra)}')
+                parallel(Node.teardown, extra)
+
+            self.ensure_bridge()
+            for node in self.nodes:
+                node.ensure_netns()
+
+            if not self.client_key.exists():
+                run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'idmlab client', '-f', str(self.client_key)])
+            write_if_changed(self.authorized_keys, (self.ssh_dir / 'id_ed25519.pub').read_text(), mode=0o600)
+
+            # A node is fresh when nothing of it runs: it starts again from the initial state.
+            fresh = {n.name: reset or not (n.sshd_pid() or n.tomcat_pid()) for n in self.nodes}
+            if reset:
+                parallel(Node.stop_tomcat, self.nodes)
+            parallel(lambda n: n.write_files(fresh[n.name]), self.nodes)
+            parallel(Node.start_sshd, self.nodes)
+
+            to_start = [n for n in self.nodes if not n.tomcat_pid()]
+            parallel(Node.start_tomcat, to_start)
+            parallel(Node.wait_ready, self.nodes)
+
+            if self.start_haproxy(self.render_haproxy_cfg()):
+                log(f'HAProxy started, frontend http://{FRONTEND[0]}:{FRONTEND[1]}')
+            elif reset:
+                for node in self.nodes:
+                    self.haproxy_command(f'set server {BACKEND}/{node.name} state ready')
+            self.wait_haproxy_up()
+
+            write_atomic(self.inventory, self.render_inventory())
+        states = ', '.join(f'{n.name} {"started" if n in to_start else "kept"}' for n in self.nodes)
+        log(f'up in {time.monotonic() - started:.1f}s ({states}); inventory {self.inventory}')
+
+    def down(self, purge):
+        started = time.monotonic()
+        if os.geteuid() != 0:
+            raise LabError('lab/down needs root')
+        with self.locked():
+            self.check_owner()
+            self.close_control_masters()
+            pid = self.haproxy_pid()
+            if pid:
+                stop_pid(pid, 'HAProxy')
+            self.haproxy_pidfile.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                self.admin_sock.unlink()
+            parallel(Node.teardown, self.existing_nodes())
+            if self.bridge_exists():
+                run(['ip', 'link', 'del', BRIDGE])
+        if purge and self.marker.exists():
+            shutil.rmtree(self.dir)
+            log(f'removed {self.dir}')
+        log(f'down in {time.monotonic() - started:.1f}s')
+
+    def status(self, as_json):
+        problems = []
+        report = {'lab_dir': str(self.dir), 'bridge': None, 'nodes': {}, 'haproxy': None}
+        if self.bridge_exists():
+            report['bridge'] = {'name': BRIDGE, 'owner': self.bridge_owner()}
+        else:
+            problems.append(f'bridge {BRIDGE} missing')
+        for node in self.nodes:
+            ssh_pid, tomcat_pid = node.sshd_pid(), node.tomcat_pid()
+            ready, observation = node.ready() if tomcat_pid else (False, 'not running')
+            entry = {'ip': node.ip, 'netns': node.netns_exists(), 'sshd_pid': ssh_pid,
+                     'ssh_port_open': bool(ssh_pid) and tcp_open(node.ip, 22),
+                     'tomcat_pid': tomcat_pid, 'ready': ready, 'ready_status': observation,
+                     'version': node.version() if tomcat_pid else None}
+            report['nodes'][node.name] = entry
+            if not entry['netns']:
+                problems.append(f'{node.name}: namespace {node.ns} missing')
+            if not entry['ssh_port_open']:
+                problems.append(f'{node.name}: sshd not running or not listening on {node.ip}:22')
+            if not tomcat_pid:
+                problems.append(f'{node.name}: Tomcat not running')
+            elif not ready:
+                problems.append(f'{node.name}: not ready ({observation})')
+        pid = self.haproxy_pid()
+        if pid:
+            try:
+                servers = {k: {'status': s, 'check': c} for k, (s, c) in self.show_stat().items()}
+            except OSError as e:
+                servers = {}
+                problems.append(f'HAProxy admin socket: {e}')
+            report['haproxy'] = {'pid': pid, 'frontend': f'http://{FRONTEND[0]}:{FRONTEND[1]}', 'servers': servers}
+            for node in self.nodes:
+                state = servers.get(node.name, {}).get('status', 'missing')
+                if state != 'UP':
+                    problems.append(f'HAProxy {BACKEND}/{node.name}: {state}')
+        else:
+            problems.append('HAProxy not running')
+        report['problems'] = problems
+
+        if as_json:
+            print(json.dumps(report, indent=2))
+        else:
+            print(f'lab dir   {self.dir}')
+            print(f'bridge    {BRIDGE} {HOST_IP}/{PREFIX_LEN}: {"present" if report["bridge"] else "MISSING"}')
+            for name, e in report['nodes'].items():
+                print(f'{name:<9} {e["ip"]:<12} netns {"ok" if e["netns"] else "MISSING"}'
+                      f' | sshd {e["sshd_pid"] or "DOWN"}{"" if e["ssh_port_open"] else " (port 22 closed)"}'
+                      f' | tomcat {e["tomcat_pid"] or "DOWN"}'
+                      f' | ready {"yes" if e["ready"] else "NO (" + str(e["ready_status"]) + ")"}'
+                      f' | version {e["version"] or "-"}')
+            if report['haproxy']:
+                h = report['haproxy']
+                print(f'haproxy   pid {h["pid"]} {h["frontend"]} admin {self.admin_sock}')
+                for name, s in h['servers'].items():
+                    print(f'  {BACKEND}/{name:<6} {s["status"]} ({s["check"]})')
+            else:
+                print('haproxy   DOWN')
+            print('status    ' + ('ok' if not problems else 'PROBLEMS:\n  ' + '\n  '.join(problems)))
+        return 0 if not problems else 1
+
+
+def main():
+    parser = argparse.ArgumentParser(prog='labctl', description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest='command', required=True)
+    up = commands.add_parser('up', help='bring the lab up (idempotent)')
+    up.add_argument('--reset', action='store_true',
+                    help='back to the initial state: redeploy the 7.5.0 war, new keystore, servers ready')
+    down = commands.add_parser('down', help='stop everything the lab started (idempotent)')
+    down.add_argument('--purge', action='store_true', help='also delete the lab directory')
+    status = commands.add_parser('status', help='show every component; non-zero exit if any is down')
+    status.add_argument('--json', action='store_true')
+    args = parser.parse_args()
+    try:
+        lab = Lab()
+        if args.command == 'up':
+            lab.up(args.reset)
+        elif args.command == 'down':
+            lab.down(args.purge)
+        else:
+            return lab.status(args.json)
+    except LabError as e:
+        print(f'lab {args.command}: ERROR: {e}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f'lab {args.command}: interrupted', file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
