@@ -34,6 +34,8 @@ STANDIN_SRC = REPO / 'lab' / 'standin-am'
 
 BRIDGE = 'idmlab0'
 HOST_IP = '10.213.0.1'
+# Fixed MACs: a node that is removed and added again keeps its MAC, so no neighbour cache goes stale.
+BRIDGE_MAC = '02:49:44:00:00:01'
 PREFIX_LEN = 24
 NS_PREFIX = 'idmlab-'
 NODE_MOUNT = Path('/opt/am')
@@ -247,6 +249,7 @@ class Node:
         self.ip = f'10.213.0.{10 + index}'
         self.veth_host = f'{self.ns}-h'
         self.veth_peer = f'{self.ns}-n'
+        self.mac = f'02:49:44:00:00:{10 + index:02x}'
         self.dir = lab.dir / 'nodes' / self.name
         self.am = self.dir / 'am'                      # /opt/am inside the node
         self.tomcat = self.am / 'tomcat'               # CATALINA_BASE inside the node
@@ -294,16 +297,20 @@ class Node:
 
     # -- network
 
-    def ensure_netns(self):
+    def create_netns(self):
         if not self.netns_exists():
             result = run(['ip', 'netns', 'add', self.ns], check=False)
             if result.returncode != 0:
                 raise LabError(f'cannot create network namespace {self.ns}: {result.stderr.strip()}. '
                                'The lab needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN '
                                '(a VM, or a privileged container).')
+
+    def wire(self):
+        """eth0 in the node (fixed MAC, the node's IP), its host end on the bridge; lo up."""
         if run(['ip', '-n', self.ns, 'link', 'show', 'eth0'], check=False).returncode != 0:
             run(['ip', 'link', 'del', self.veth_host], check=False)
-            run(['ip', 'link', 'add', self.veth_host, 'type', 'veth', 'peer', 'name', self.veth_peer])
+            run(['ip', 'link', 'add', self.veth_host, 'type', 'veth',
+                 'peer', 'name', self.veth_peer, 'address', self.mac])
             run(['ip', 'link', 'set', self.veth_peer, 'netns', self.ns])
             run(['ip', '-n', self.ns, 'link', 'set', self.veth_peer, 'name', 'eth0'])
         run(['ip', '-n', self.ns, 'addr', 'replace', f'{self.ip}/{PREFIX_LEN}', 'dev', 'eth0'])
@@ -395,6 +402,7 @@ class Node:
         run([str(self.lab.jdk_bin / 'keytool'), '-genseckey', '-alias', KEY_ALIAS, '-keyalg', 'AES',
              '-keysize', '256', '-storetype', 'JCEKS', '-keystore', str(self.keystore),
              '-storepass:file', str(self.storepass), '-keypass:file', str(self.storepass)])
+        os.chmod(self.keystore, 0o600)
 
     # -- sshd
 
@@ -492,6 +500,8 @@ class Node:
             run(['ip', 'netns', 'del', self.ns], check=False)
         if Path(f'/sys/class/net/{self.veth_host}').exists():
             run(['ip', 'link', 'del', self.veth_host], check=False)
+        if Path(f'/sys/class/net/{BRIDGE}').exists():
+            run(['ip', 'neigh', 'flush', 'to', self.ip, 'dev', BRIDGE], check=False)
 
 
 def tail(path, lines=15):
@@ -573,7 +583,7 @@ class Lab:
 
     def ensure_bridge(self):
         if not self.bridge_exists():
-            run(['ip', 'link', 'add', BRIDGE, 'type', 'bridge'])
+            run(['ip', 'link', 'add', BRIDGE, 'address', BRIDGE_MAC, 'type', 'bridge'])
         run(['ip', 'link', 'set', BRIDGE, 'alias', str(self.dir)])
         run(['ip', 'addr', 'replace', f'{HOST_IP}/{PREFIX_LEN}', 'dev', BRIDGE])
         run(['ip', 'link', 'set', BRIDGE, 'up'])
@@ -790,7 +800,9 @@ backend {BACKEND}
             if held:
                 raise LabError(f'HAProxy servers set out of the pool through the runtime API: {", ".join(held)}; '
                                'run `lab/up --reset` to put them back')
-            all_up = set(stat) == expected and all(s == 'UP' and c.startswith('L7OK') for s, c in stat.values())
+            # check_status is e.g. "L7OK", or "* L7OK" while a check is running.
+            all_up = set(stat) == expected and all(s == 'UP' and c.lstrip('* ').startswith('L7OK')
+                                                   for s, c in stat.values())
             return all_up, {k: f'{s} ({c})' for k, (s, c) in sorted(stat.items())}
         wait_until(probe, HAPROXY_UP_TIMEOUT, f'all servers of backend {BACKEND} UP in HAProxy', sleep=0.2)
 
@@ -837,9 +849,11 @@ backend {BACKEND}
                 log(f'removing nodes beyond LAB_AM_NODES={len(self.nodes)}: {" ".join(n.name for n in extra)}')
                 parallel(Node.teardown, extra)
 
+            for node in self.nodes:
+                node.create_netns()
             self.ensure_bridge()
             for node in self.nodes:
-                node.ensure_netns()
+                node.wire()
 
             if not self.client_key.exists():
                 run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'idmlab client', '-f', str(self.client_key)])

@@ -36,7 +36,7 @@ public final class JsonEndpoints extends HttpServlet {
     static final String KEY_ALIAS = "directenctest";
     static final int AES_256_BYTES = 32;
     static final int MAX_HOLD_SECONDS = 600;
-    private static final Pattern RESOURCE_VERSION = Pattern.compile("resource=(\\d+)(?:\\.\\d+)?");
+    private static final Pattern RESOURCE_VERSION = Pattern.compile("resource=((\\d+)(?:\\.\\d+)?)");
 
     private String versionJson;
     private Path keystore;
@@ -86,7 +86,7 @@ public final class JsonEndpoints extends HttpServlet {
         String requested = req.getHeader("Accept-API-Version");
         if (requested != null) {
             Matcher m = RESOURCE_VERSION.matcher(requested);
-            if (m.find() && !m.group(1).equals("1")) {
+            if (m.find() && !m.group(2).equals("1")) {
                 error(resp, HttpServletResponse.SC_BAD_REQUEST, "Bad Request",
                         "Unsupported major version: " + m.group(1));
                 return;
