@@ -36,7 +36,7 @@ description:
     C(/dev/null). Tomcat writes to C(CATALINA_OUT), which defaults to C(logs/catalina.out).
     The JVM does not hold the Ansible connection open.
 author:
-  - idmops.lifecycle maintainers
+  - idmops.lifecycle maintainers (@idmops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -84,6 +84,10 @@ options:
         Tomcat when the right war is already deployed.
       - With V(false), Tomcat is never stopped or started. See the description for what
         happens to the exploded directory then.
+      - With V(false) and a running Tomcat, the previous version keeps serving until
+        autodeploy notices the new war, which by default takes up to about 10 seconds. A
+        O(readiness_url) that the previous version also answers can pass before the new
+        version is deployed. Point it at something only the new version serves.
     type: bool
     default: true
   control:
