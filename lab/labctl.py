@@ -533,6 +533,8 @@ class Lab:
         self.nodes = [Node(self, i) for i in range(1, int(count) + 1)]
         machine = os.uname().machine
         self.jdk_home = Path('/usr/lib/jvm') / f'java-17-openjdk-{DEBIAN_ARCH.get(machine, machine)}'
+        if not self.jdk_home.exists() and shutil.which('javac'):
+            self.jdk_home = Path(os.path.realpath(shutil.which('javac'))).parent.parent
         self.jdk_bin = self.jdk_home / 'bin'
         # ssh appends ~17 characters to a ControlPath while creating it; sun_path holds 107.
         if len(str(self.cp_dir)) > 45:
@@ -761,15 +763,10 @@ backend {BACKEND}
 
     def show_stat(self):
         """{server: (status, check_status)} of the backend, from the admin socket."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(2)
-            s.connect(str(self.admin_sock))
-            s.sendall(b'show stat\n')
-            data = b''
-            while chunk := s.recv(65536):
-                data += chunk
-        lines = data.decode(errors='replace').splitlines()
-        header = lines[0].lstrip('# ').split(',')
+        lines = self.haproxy_command('show stat').splitlines()
+        if not lines or not lines[0].startswith('# '):
+            raise OSError(f'unexpected answer to show stat: {lines[:1]}')
+        header = lines[0][2:].split(',')
         result = {}
         for line in lines[1:]:
             row = dict(zip(header, line.split(',')))
@@ -778,6 +775,7 @@ backend {BACKEND}
         return result
 
     def haproxy_command(self, command):
+        """One runtime API command over the admin socket; returns the answer."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(2)
             s.connect(str(self.admin_sock))
@@ -973,6 +971,8 @@ def main():
     down.add_argument('--purge', action='store_true', help='also delete the lab directory')
     status = commands.add_parser('status', help='show every component; non-zero exit if any is down')
     status.add_argument('--json', action='store_true')
+    haproxy = commands.add_parser('haproxy', help="send one runtime API command to the lab's HAProxy")
+    haproxy.add_argument('words', nargs='+', metavar='WORD', help="e.g. show stat | set server am_site1/am1 state drain")
     args = parser.parse_args()
     try:
         lab = Lab()
@@ -980,9 +980,16 @@ def main():
             lab.up(args.reset)
         elif args.command == 'down':
             lab.down(args.purge)
+        elif args.command == 'haproxy':
+            print(lab.haproxy_command(' '.join(args.words)))
         else:
             return lab.status(args.json)
     except LabError as e:
+        print(f'lab {args.command}: ERROR: {e}', file=sys.stderr)
+        if args.command == 'up':
+            print('lab up: what did start is still running: see lab/status; lab/down stops it', file=sys.stderr)
+        return 1
+    except OSError as e:
         print(f'lab {args.command}: ERROR: {e}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
