@@ -394,7 +394,7 @@ class WarDeployment:
     """One war, one context, one CATALINA_BASE: decide, then (unless check mode) act."""
 
     def __init__(self, src, catalina_base, context, control, host='localhost', restart=True,
-                 readiness=None, backup=False, check_mode=False, now=time.time):
+                 readiness=None, backup=False, check_mode=False, now=time.time, clock=time.monotonic):
         self.src = src
         self.catalina_base = catalina_base
         self.context = context
@@ -405,6 +405,7 @@ class WarDeployment:
         self.backup = backup
         self.check_mode = check_mode
         self.now = now
+        self.clock = clock
         self.webapps = os.path.join(catalina_base, 'webapps')
         self.dest = os.path.join(self.webapps, context + '.war')
         self.exploded_dir = os.path.join(self.webapps, context)
@@ -426,7 +427,7 @@ class WarDeployment:
         self.result = dict(
             changed=False, context=self.context, deployed=self.dest,
             checksum_before=checksum_before, checksum_after=checksum_after,
-            backup_file=None, restarted=False, ready_seconds=None, actions=self.actions,
+            backup_file=None, restarted=False, ready_seconds=None, deploy_seconds=None, actions=self.actions,
             diff=dict(
                 before=dict(path=self.dest, checksum=checksum_before),
                 after=dict(path=self.dest, checksum=checksum_after),
@@ -446,6 +447,7 @@ class WarDeployment:
             self.result['msg'] = ('would: ' + '; '.join(self.actions)) if self.actions else 'nothing to do'
             return self.result
 
+        started = self.clock()
         if deploy:
             if self.backup and checksum_before is not None:
                 self._backup()
@@ -464,6 +466,10 @@ class WarDeployment:
                 raise TomcatError('%s%s' % (exc, self._war_state_note(deploy)), **self.result) from exc
         if self.readiness is not None:
             self._wait_ready(deploy)
+        if self.result['changed']:
+            # What the server itself spends from stop to ready: benchmarks set it against the
+            # time the load balancer had the server out of the pool.
+            self.result['deploy_seconds'] = round(self.clock() - started, 3)
         self.result['msg'] = '; '.join(self.actions) if self.actions else 'war already deployed'
         return self.result
 

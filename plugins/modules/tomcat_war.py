@@ -250,6 +250,13 @@ ready_seconds:
   returned: always
   type: float
   sample: 3.214
+deploy_seconds:
+  description:
+    - Seconds the task spent changing the server, from the backup or stop to readiness (or to the start when
+      O(readiness_url) is not set); null when nothing changed or in check mode.
+  returned: always
+  type: float
+  sample: 5.871
 actions:
   description: The steps taken in order, or in check mode the steps that would be taken.
   returned: always

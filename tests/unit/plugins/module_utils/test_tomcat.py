@@ -787,3 +787,11 @@ def test_start_failure_says_where_the_war_is(env):
     assert str(info.value) == 'fake start failed. The new war stays deployed at %s (sha256 %s)' % (
         env['dest'], sha(env['v2']))
     assert info.value.result['changed'] is True
+
+
+def test_deploy_seconds_spans_stop_to_ready_and_is_null_without_change(env):
+    ticks = iter([100.0, 107.5])
+    result = deployment(env, env['v1'], readiness=FakeReadiness(seconds=3.0), clock=lambda: next(ticks))[0].run()
+    assert result['deploy_seconds'] == 7.5
+    result = deployment(env, env['v1'], running=True, readiness=FakeReadiness(seconds=0.01))[0].run()
+    assert (result['changed'], result['deploy_seconds']) == (False, None)
