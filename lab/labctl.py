@@ -61,6 +61,7 @@ VERSIONS = {
     '8.1.0': {'revision': 'b2e4d6f8a0', 'date': '2025-June-23 09:12'},
 }
 KEY_ALIAS = 'directenctest'
+WAR_LAYOUT = 2
 
 # Debian packages the lab runs on; installed by `up` when missing.
 PACKAGES = ('haproxy', 'tomcat10', 'openjdk-17-jdk-headless', 'openssh-server', 'openssh-client',
@@ -707,7 +708,8 @@ backend {BACKEND}
 
     def build_wars(self):
         sources = sorted(p for p in STANDIN_SRC.rglob('*') if p.is_file())
-        digest = hashlib.sha256(json.dumps(VERSIONS, sort_keys=True).encode())
+        # Bump WAR_LAYOUT when this function changes what goes into a war.
+        digest = hashlib.sha256(json.dumps([WAR_LAYOUT, VERSIONS], sort_keys=True).encode())
         for path in sources:
             digest.update(str(path.relative_to(STANDIN_SRC)).encode() + b'\0' + path.read_bytes())
         stamp = self.build_dir / 'stamp'
@@ -727,8 +729,11 @@ backend {BACKEND}
             shutil.copytree(classes, root / 'WEB-INF' / 'classes')
             (root / 'WEB-INF' / 'classes' / 'am-version.properties').write_text(
                 f'version={version}\nrevision={meta["revision"]}\ndate={meta["date"]}\n')
+            manifest = self.build_dir / f'MANIFEST-{version}.MF'
+            manifest.write_text(f'Implementation-Title: Stand-in AM (idmops lab)\nImplementation-Version: {version}\n')
             tmp = self.wars_dir / f'.am-{version}.war.tmp'
-            run([str(self.jdk_bin / 'jar'), '--create', '--file', str(tmp), '--no-manifest', '-C', str(root), '.'])
+            run([str(self.jdk_bin / 'jar'), '--create', '--file', str(tmp), '--manifest', str(manifest),
+                 '-C', str(root), '.'])
             os.replace(tmp, self.war(version))
         stamp.write_text(digest.hexdigest())
         return True
