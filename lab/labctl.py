@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The idmops.lifecycle test lab: ``up``, ``down`` and ``status`` (see docs/lab.md).
 
 AM nodes are network namespaces on a bridge, each with its own sshd, mount namespace (its own
@@ -92,7 +91,7 @@ def run(cmd, check=True, timeout=120, **kwargs):
     """Runs cmd (a list) and returns the CompletedProcess; output is captured as text."""
     kwargs.setdefault('stdin', subprocess.DEVNULL)
     try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
     except subprocess.TimeoutExpired as e:
         raise LabError(f'{shlex.join(cmd)} did not finish within {timeout}s') from e
     if check and result.returncode != 0:
@@ -221,21 +220,28 @@ def in_netns(pid, ns):
 
 def stop_pid(pid, what, timeout=STOP_TIMEOUT):
     """SIGTERM, wait up to timeout, then SIGKILL. Returns True if the process had been running."""
-    if not alive(pid):
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if alive(pid):
-        log(f'{what} (pid {pid}) ignored SIGTERM for {timeout}s: SIGKILL')
+    return bool(stop_pids([pid], what, timeout))
+
+
+def stop_pids(pids, what, timeout=STOP_TIMEOUT):
+    """stop_pid for several processes at once; returns those that had been running."""
+    running = [pid for pid in pids if alive(pid)]
+    for pid in running:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in running) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stubborn = [pid for pid in running if alive(pid)]
+    if stubborn:
+        log(f'{what} (pid {" ".join(map(str, stubborn))}) ignored SIGTERM for {timeout}s: SIGKILL')
+        for pid in stubborn:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
-        while alive(pid) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in stubborn) and time.monotonic() < deadline:
             time.sleep(0.1)
-    return True
+    return running
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,8 +461,7 @@ class Node:
         return pid
 
     def stop_tomcat(self):
-        for pid in self.tomcat_pids():
-            stop_pid(pid, f'Tomcat of {self.name}')
+        stop_pids(self.tomcat_pids(), f'Tomcat of {self.name}')
         self.catalina_pid.unlink(missing_ok=True)
         self.tomcat_pidfile.unlink(missing_ok=True)
 
@@ -491,13 +496,12 @@ class Node:
         self.sshd_pidfile.unlink(missing_ok=True)
         if self.netns_exists():
             # Whatever else lives in the node: ansible's `sshd: root@notty` sessions, their children.
-            for _ in range(3):
+            for _attempt in range(3):
                 leftovers = [int(p) for p in run(['ip', 'netns', 'pids', self.ns], check=False).stdout.split()]
                 leftovers = [p for p in leftovers if p != os.getpid()]
                 if not leftovers:
                     break
-                for pid in leftovers:
-                    stop_pid(pid, f'process in {self.ns}', timeout=5)
+                stop_pids(leftovers, f'processes in {self.ns}', timeout=5)
             run(['ip', 'netns', 'del', self.ns], check=False)
         if Path(f'/sys/class/net/{self.veth_host}').exists():
             run(['ip', 'link', 'del', self.veth_host], check=False)

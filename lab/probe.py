@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Load probe for the lab: a steady stream of HTTP GETs, and who was out of the HAProxy pool when.
 
 Each request opens a new connection (so HAProxy balances every one). A request fails on a
@@ -33,7 +32,7 @@ SAMPLE_INTERVAL = 0.1
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--url', default='http://127.0.0.1:18080/am/json/serverinfo/version')
     parser.add_argument('--rate', type=float, default=20.0, help='requests per second (default 20)')
     parser.add_argument('--workers', type=int, default=16, help='request threads (default 16)')
@@ -132,7 +131,7 @@ class PoolSampler(threading.Thread):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             target = self.address
         else:
-            host, _, port = self.address.rpartition(':')
+            host, port = self.address.rsplit(':', 1)
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             target = (host, int(port))
         s.settimeout(1.0)
@@ -188,7 +187,7 @@ class PoolSampler(threading.Thread):
         for interval in self.open.values():
             interval[1] = ended
         self.open.clear()
-        return {server: {'out_of_pool_seconds': round(sum(end - start for start, end, _ in intervals), 3),
+        return {server: {'out_of_pool_seconds': round(sum(end - start for start, end, _status in intervals), 3),
                          'intervals': intervals}
                 for server, intervals in sorted(self.intervals.items())}
 
