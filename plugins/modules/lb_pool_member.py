@@ -27,7 +27,7 @@ description:
     declared with C(level admin)) over a UNIX socket or TCP, on the host the task runs on.
     Use C(delegate_to) to reach the load balancer host.
 author:
-  - idmops.lifecycle maintainers
+  - idmops.lifecycle maintainers (@idmops)
 options:
   backend:
     description:
