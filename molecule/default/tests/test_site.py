@@ -14,13 +14,15 @@ import urllib.request
 import testinfra.utils.ansible_runner
 
 PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
-PROBE_DIR = os.environ['MOLECULE_EPHEMERAL_DIRECTORY']
+PROBE_DIR = os.path.join(PROJECT, 'build', 'molecule-probe')
 NEW_WAR = os.path.join(PROJECT, 'build', 'lab', 'wars', 'am-8.1.0.war')
 ADMIN_SOCKET = os.path.join(PROJECT, 'build', 'lab', 'haproxy', 'admin.sock')
 CATALINA_BASE = '/opt/am/tomcat'
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
-    os.environ['MOLECULE_INVENTORY_FILE']).get_hosts('am_site1')
+# The lab's own inventory, not molecule's copy: the groups and connection settings live there.
+LAB_INVENTORY = os.path.join(PROJECT, 'build', 'lab', 'inventory.yml')
+testinfra_hosts = ['ansible://%s?ansible_inventory=%s' % (name, LAB_INVENTORY)
+                   for name in testinfra.utils.ansible_runner.AnsibleRunner(LAB_INVENTORY).get_hosts('am_site1')]
 
 
 def _sha256(path):
@@ -36,6 +38,10 @@ def _haproxy(command):
         while chunk := admin.recv(65536):
             chunks.append(chunk)
     return b''.join(chunks).decode()
+
+
+def test_every_lab_server_is_verified():
+    assert len(testinfra_hosts) == 3
 
 
 def test_new_war_is_deployed(host):
