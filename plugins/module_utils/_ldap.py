@@ -194,16 +194,22 @@ def _find_cause(exc, kind):
     return None
 
 
-def describe_connect_error(exc, target, timeout):
-    """A one-line explanation of an exception raised while opening a connection."""
+def describe_connect_error(exc, target, timeout, where=None):
+    """A one-line explanation of an exception raised while opening a connection (or StartTLS)."""
     text = str(exc)
-    where = target.uri
+    where = where or target.uri
     if _find_cause(exc, ssl.SSLCertVerificationError) is not None or 'CERTIFICATE_VERIFY_FAILED' in text:
         return ('TLS certificate verification failed for %s (%s). Give the CA certificate that signed the '
                 "server's certificate with ca_file, or (not recommended) set validate_certs=false"
                 % (where, _clean(text)))
     if (HAS_LDAP3 and _find_cause(exc, ldap3_exceptions.LDAPCertificateError) is not None) or "doesn't match" in text:
-        return ("TLS certificate of %s does not match the host name %r (%s)" % (where, target.host, _clean(text)))
+        names = _CERT_NAME_RE.findall(text)
+        if names:
+            detail = 'the certificate names %s' % ', '.join('%s:%s' % ('IP' if kind.startswith('IP') else kind, name)
+                                                           for kind, name in names)
+        else:
+            detail = _clean(text)
+        return "TLS certificate of %s does not match the host name %r (%s)" % (where, target.host, detail)
     if _find_cause(exc, ConnectionRefusedError) is not None or 'Connection refused' in text:
         return 'cannot connect to %s: connection refused (is the server running and listening there?)' % where
     if _find_cause(exc, FileNotFoundError) is not None or 'No such file' in text:
@@ -215,6 +221,7 @@ def describe_connect_error(exc, target, timeout):
     return 'cannot connect to %s: %s' % (where, _clean(text))
 
 
+_CERT_NAME_RE = re.compile(r"\('(DNS|IP Address)', '([^']+)'\)")
 _TUPLE_REPR_RE = re.compile(r"""^\(\s*(['"])(.*)\1\s*,?\s*\)$""", re.DOTALL)
 
 
@@ -292,7 +299,7 @@ def connect(server_uri, start_tls=False, ca_file=None, validate_certs=True, bind
             except ldap3_exceptions.LDAPException as exc:
                 if 'startTLS failed' in str(exc):
                     raise LdapError('StartTLS on %s was refused by the server: %s' % (target.uri, _clean(str(exc))))
-                raise LdapError('StartTLS on %s failed: %s' % (target.uri, describe_connect_error(exc, target, timeout)))
+                raise LdapError(describe_connect_error(exc, target, timeout, where='%s (StartTLS)' % target.uri))
         try:
             bound = conn.bind()
         except ldap3_exceptions.LDAPException as exc:

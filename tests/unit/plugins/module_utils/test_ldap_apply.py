@@ -935,6 +935,22 @@ def test_connect_tls_verification_failure(fake_ldap3):
     assert 'ca_file' in str(info.value)
 
 
+def test_connect_starttls_certificate_failure(fake_ldap3):
+    fake_ldap3.start_tls_error = type('LDAPStartTLSError', (ldap3.core.exceptions.LDAPStartTLSError, ssl.SSLCertVerificationError), {})(
+        'wrap socket error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed')
+    with pytest.raises(LdapError, match=r'^TLS certificate verification failed for ldap://x \(StartTLS\) \(wrap socket error'):
+        connect('ldap://x', start_tls=True)
+
+
+def test_host_name_mismatch_names_the_certificate_names():
+    text = ("socket ssl wrapping error: certificate {'subject': ((('commonName', 'localhost'),),), "
+            "'subjectAltName': (('DNS', 'localhost'), ('IP Address', '127.0.0.1'))} doesn't match any name in ['127.0.0.2']")
+    error = ldap3.core.exceptions.LDAPCertificateError(text)
+    assert describe_connect_error(error, parse_server_uri('ldaps://127.0.0.2:636'), 5) == (
+        "TLS certificate of ldaps://127.0.0.2:636 does not match the host name '127.0.0.2' "
+        "(the certificate names DNS:localhost, IP:127.0.0.1)")
+
+
 def test_connect_starttls_refused(fake_ldap3):
     fake_ldap3.start_tls_error = ldap3.core.exceptions.LDAPStartTLSError('startTLS failed - protocolError')
     with pytest.raises(LdapError, match='StartTLS on ldap://x was refused by the server: startTLS failed - protocolError'):
