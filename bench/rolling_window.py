@@ -104,10 +104,10 @@ def main():
 
     print('%-6s %18s %20s %22s' % ('node', 'out of pool (s)', 'deploy+ready (s)', 'orchestration (s)'))
     for name, node in per_node.items():
-        print('%-6s %18.2f %20.2f %22.2f' % (name, node['out_of_pool_seconds'], node['deploy_ready_seconds'],
-                                            node['orchestration_seconds']))
-    print('requests %d, failed %d, wall %.1f s -> %s' % (record['requests_total'], record['requests_failed'],
-                                                         wall, path))
+        print('%-6s %18.2f %20.2f %22.2f'
+              % (name, node['out_of_pool_seconds'], node['deploy_ready_seconds'], node['orchestration_seconds']))
+    print('requests %d, failed %d, wall %.1f s -> %s'
+          % (record['requests_total'], record['requests_failed'], wall, path))
 
 
 if __name__ == '__main__':

@@ -110,7 +110,7 @@ def main():
         probe = start_probe(probe_out)
         wall_started = time.monotonic()
         try:
-            first_rc, _ = run_playbook(war)
+            first_rc = run_playbook(war)[0]
         finally:
             wall_seconds = time.monotonic() - wall_started
             probe_result = stop_probe(probe, probe_out)
@@ -141,10 +141,10 @@ def main():
 
     print('\nDemo: AM site %s -> %s under load' % (FROM_VERSION, TO_VERSION))
     for name, node in report['nodes'].items():
-        print('  %-6s %s -> %s   out of pool %.1f s' % (name, node['version_before'], node['version_after'],
-                                                         node['out_of_pool_seconds']))
-    print('  requests: %d sent, %d failed; wall time %.1f s' % (report['requests_total'], report['requests_failed'],
-                                                               report['wall_seconds']))
+        print('  %-6s %s -> %s   out of pool %.1f s'
+              % (name, node['version_before'], node['version_after'], node['out_of_pool_seconds']))
+    print('  requests: %d sent, %d failed; wall time %.1f s'
+          % (report['requests_total'], report['requests_failed'], report['wall_seconds']))
     print('  second run: changed=%s' % (sum(second_changed.values()),))
     print('  report: %s' % args.report)
 
