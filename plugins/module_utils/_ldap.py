@@ -205,8 +205,8 @@ def describe_connect_error(exc, target, timeout, where=None):
     if (HAS_LDAP3 and _find_cause(exc, ldap3_exceptions.LDAPCertificateError) is not None) or "doesn't match" in text:
         names = _CERT_NAME_RE.findall(text)
         if names:
-            detail = 'the certificate names %s' % ', '.join('%s:%s' % ('IP' if kind.startswith('IP') else kind, name)
-                                                           for kind, name in names)
+            shown = ['%s:%s' % ('IP' if kind.startswith('IP') else kind, name) for kind, name in names]
+            detail = 'the certificate names %s' % ', '.join(shown)
         else:
             detail = _clean(text)
         return "TLS certificate of %s does not match the host name %r (%s)" % (where, target.host, detail)
@@ -1000,7 +1000,7 @@ class LdifApplier:
         entry = self.read(record.dn, ['*'])
         if entry is None:
             return skip('absent', 'entry does not exist')
-        before = render_entry(entry.dn, [(name, values) for name, values in entry.attrs.values()])
+        before = render_entry(entry.dn, list(entry.attrs.values()))
 
         def effect():
             self._remember(record.dn, None)

@@ -70,7 +70,7 @@ description:
     a record failed and O(fail_on_error=true), the default.
   - Records applied before a failure stay applied. LDAP has no transaction across records.
 author:
-  - idmops.lifecycle maintainers
+  - idmops.lifecycle maintainers (@idmops)
 requirements:
   - >-
     ldap3 (Python library) on the host that runs the module, usually the controller (C(delegate_to: localhost))

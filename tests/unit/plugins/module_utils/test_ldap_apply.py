@@ -69,7 +69,6 @@ class FakeDirectory:
         self.openldap = openldap
         self.schema_dn = schema_dn
         self.refuse_schema = refuse_schema
-        self.fail_next = None
         self.break_on = None
         self.schema = dict((k, list(v)) for k, v in (schema or BASE_SCHEMA).items())
         self._seq = {}
@@ -154,16 +153,9 @@ class FakeDirectory:
         self.writes.append(call)
         if self.break_on == 'write':
             raise LdapError('connection to ldap://fake broke: socket closed')
-        if self.fail_next:
-            rc, description, message = self.fail_next
-            self.fail_next = None
-            return self._result(rc, description, message)
-        return None
 
     def add(self, dn, attrs):
-        refused = self._write('add', dn, [(a, list(v)) for a, v in attrs])
-        if refused:
-            return refused
+        self._write('add', dn, [(a, list(v)) for a, v in attrs])
         ndn = normalize_dn(dn)
         rdns = split_dn(dn)
         if normalize_dn(','.join(rdns[1:])) == 'cn=schema,cn=config':
@@ -207,9 +199,7 @@ class FakeDirectory:
             self.schema[kind].extend(_s(v).split('}', 1)[-1] if _s(v).startswith('{') else _s(v) for v in values)
 
     def modify(self, dn, changes):
-        refused = self._write('modify', dn, [(op, a, list(v)) for op, a, v in changes])
-        if refused:
-            return refused
+        self._write('modify', dn, [(op, a, list(v)) for op, a, v in changes])
         ndn = normalize_dn(dn)
         if ndn == normalize_dn(self.schema_dn) or ndn == 'cn=schema':
             if self.openldap:
@@ -247,9 +237,7 @@ class FakeDirectory:
         return self._result(0)
 
     def delete(self, dn):
-        refused = self._write('delete', dn)
-        if refused:
-            return refused
+        self._write('delete', dn)
         ndn = normalize_dn(dn)
         if ndn not in self.entries:
             return self._result(32, 'noSuchObject')
@@ -259,9 +247,7 @@ class FakeDirectory:
         return self._result(0)
 
     def modify_dn(self, dn, newrdn, deleteoldrdn, newsuperior):
-        refused = self._write('modify_dn', dn, newrdn, deleteoldrdn, newsuperior)
-        if refused:
-            return refused
+        self._write('modify_dn', dn, newrdn, deleteoldrdn, newsuperior)
         ndn = normalize_dn(dn)
         if ndn not in self.entries:
             return self._result(32, 'noSuchObject')
@@ -804,8 +790,7 @@ class FakeConnection:
     """Stands in for ldap3.Connection in connect() tests."""
 
     instances = []
-    open_error = None
-    start_tls_error = None
+    errors = {}  # step ('open', 'start_tls') -> exception to raise
     bind_result = {'result': 0, 'description': 'success', 'message': ''}
 
     def __init__(self, server, **kwargs):
@@ -818,13 +803,13 @@ class FakeConnection:
 
     def open(self):
         self.calls.append('open')
-        if FakeConnection.open_error:
-            raise FakeConnection.open_error
+        if 'open' in FakeConnection.errors:
+            raise FakeConnection.errors['open']
 
     def start_tls(self):
         self.calls.append('start_tls')
-        if FakeConnection.start_tls_error:
-            raise FakeConnection.start_tls_error
+        if 'start_tls' in FakeConnection.errors:
+            raise FakeConnection.errors['start_tls']
 
     def bind(self):
         self.calls.append('bind')
@@ -844,8 +829,7 @@ class FakeServer:
 @pytest.fixture
 def fake_ldap3(monkeypatch):
     FakeConnection.instances = []
-    FakeConnection.open_error = None
-    FakeConnection.start_tls_error = None
+    FakeConnection.errors = {}
     FakeConnection.bind_result = {'result': 0, 'description': 'success', 'message': ''}
     monkeypatch.setattr(_ldap.ldap3, 'Connection', FakeConnection)
     monkeypatch.setattr(_ldap.ldap3, 'Server', FakeServer)
@@ -922,13 +906,13 @@ def _ldap3_error(cause):
 
 
 def test_connect_unreachable(fake_ldap3):
-    fake_ldap3.open_error = _ldap3_error(ConnectionRefusedError(111, 'Connection refused'))
+    fake_ldap3.errors['open'] = _ldap3_error(ConnectionRefusedError(111, 'Connection refused'))
     with pytest.raises(LdapError, match=r'cannot connect to ldap://127.0.0.1:1: connection refused'):
         connect('ldap://127.0.0.1:1')
 
 
 def test_connect_tls_verification_failure(fake_ldap3):
-    fake_ldap3.open_error = _ldap3_error(ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))
+    fake_ldap3.errors['open'] = _ldap3_error(ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))
     with pytest.raises(LdapError) as info:
         connect('ldaps://127.0.0.1:636', bind_dn='cn=a', bind_password='p')
     assert str(info.value).startswith('TLS certificate verification failed for ldaps://127.0.0.1:636 (')
@@ -936,7 +920,7 @@ def test_connect_tls_verification_failure(fake_ldap3):
 
 
 def test_connect_starttls_certificate_failure(fake_ldap3):
-    fake_ldap3.start_tls_error = type('LDAPStartTLSError', (ldap3.core.exceptions.LDAPStartTLSError, ssl.SSLCertVerificationError), {})(
+    fake_ldap3.errors['start_tls'] = type('LDAPStartTLSError', (ldap3.core.exceptions.LDAPStartTLSError, ssl.SSLCertVerificationError), {})(
         'wrap socket error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed')
     with pytest.raises(LdapError, match=r'^TLS certificate verification failed for ldap://x \(StartTLS\) \(wrap socket error'):
         connect('ldap://x', start_tls=True)
@@ -952,7 +936,7 @@ def test_host_name_mismatch_names_the_certificate_names():
 
 
 def test_connect_starttls_refused(fake_ldap3):
-    fake_ldap3.start_tls_error = ldap3.core.exceptions.LDAPStartTLSError('startTLS failed - protocolError')
+    fake_ldap3.errors['start_tls'] = ldap3.core.exceptions.LDAPStartTLSError('startTLS failed - protocolError')
     with pytest.raises(LdapError, match='StartTLS on ldap://x was refused by the server: startTLS failed - protocolError'):
         connect('ldap://x', start_tls=True)
     assert fake_ldap3.instances[0].calls == ['open', 'start_tls', 'unbind']

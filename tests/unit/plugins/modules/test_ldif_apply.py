@@ -103,12 +103,12 @@ class MiniDirectory:
 def module_env(monkeypatch):
     monkeypatch.setattr(AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(AnsibleModule, 'fail_json', fail_json)
-    env = dict(directory=MiniDirectory(), connect_calls=[], connect_error=None)
+    env = dict(directory=MiniDirectory(), connect_calls=[], connect_errors=[])
 
     def fake_connect(server_uri, **kwargs):
         env['connect_calls'].append(dict(kwargs, server_uri=server_uri))
-        if env['connect_error'] is not None:
-            raise env['connect_error']
+        if env['connect_errors']:
+            raise env['connect_errors'][0]
         return env['directory']
     monkeypatch.setattr(ldif_apply, 'connect', fake_connect)
     return env
@@ -219,8 +219,8 @@ def test_sasl_external_excludes_bind_dn(module_env):
 
 
 def test_connection_failure_is_a_clear_failure(module_env):
-    module_env['connect_error'] = LdapError('bind as cn=admin,dc=example,dc=com on ldap://127.0.0.1:3389 failed: '
-                                            'invalidCredentials (rc=49). Check bind_dn and the password', rc=49)
+    module_env['connect_errors'].append(LdapError('bind as cn=admin,dc=example,dc=com on ldap://127.0.0.1:3389 failed: '
+                                                  'invalidCredentials (rc=49). Check bind_dn and the password', rc=49))
     result = run(dict(content=ENTRY), expect='fail')
     assert result['msg'].startswith('bind as cn=admin')
     assert result['rc'] == 49
