@@ -394,13 +394,15 @@ class WarDeployment:
     """One war, one context, one CATALINA_BASE: decide, then (unless check mode) act."""
 
     def __init__(self, src, catalina_base, context, control, host='localhost', restart=True,
-                 readiness=None, backup=False, check_mode=False, now=time.time, clock=time.monotonic):
+                 readiness=None, backup=False, check_mode=False, now=time.time, clock=time.monotonic,
+                 tomcat_state='started'):
         self.src = src
         self.catalina_base = catalina_base
         self.context = context
         self.host = host
         self.control = control
         self.restart = restart
+        self.tomcat_state = tomcat_state
         self.readiness = readiness
         self.backup = backup
         self.check_mode = check_mode
@@ -434,12 +436,15 @@ class WarDeployment:
                 before_header='%s (sha256)' % self.dest, after_header='%s (sha256)' % self.dest,
             ),
         )
-        stop = deploy and self.restart and running
-        start = self.restart and (stop or not running)
+        # 'stopped' leaves Tomcat down for work that needs it down (a configuration upgrade);
+        # 'restarted' makes a running Tomcat pick up changes made outside the war.
+        stop = running and (self.tomcat_state != 'started' or (deploy and self.restart))
+        start = self.tomcat_state == 'restarted' or (
+            self.tomcat_state == 'started' and self.restart and (stop or not running))
         # With Tomcat running and restart=False the exploded and work directories belong to
         # Tomcat's autodeploy: removing them under it races its redeploy, so leave them.
         cleanup = deploy and (stop or not running)
-        self.result['changed'] = deploy or start
+        self.result['changed'] = deploy or start or stop
         self.result['restarted'] = start
 
         if self.check_mode:
@@ -448,12 +453,12 @@ class WarDeployment:
             return self.result
 
         started = self.clock()
+        if deploy and self.backup and checksum_before is not None:
+            self._backup()
+        if stop:
+            self._record('stop Tomcat (%s)' % ' '.join(self.control.stop_command()))
+            self.control.stop()
         if deploy:
-            if self.backup and checksum_before is not None:
-                self._backup()
-            if stop:
-                self._record('stop Tomcat (%s)' % ' '.join(self.control.stop_command()))
-                self.control.stop()
             self._swap(checksum_before, checksum_after, stop)
             for path in self._stale_dirs() if cleanup else []:
                 self._record('remove %s' % path)

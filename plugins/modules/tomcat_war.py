@@ -90,6 +90,19 @@ options:
         version is deployed. Point it at something only the new version serves.
     type: bool
     default: true
+  tomcat_state:
+    description:
+      - What state Tomcat is left in, with O(restart=true).
+      - V(started) runs Tomcat when the module returns, stopping it only to swap a changed war.
+      - V(stopped) stops a running Tomcat (even when the war is unchanged), swaps the war when it
+        differs, and leaves Tomcat stopped, for steps that need the application down, such as
+        M(idmops.lifecycle.am_config_upgrade). O(readiness_url) cannot be used with it.
+      - V(restarted) stops a running Tomcat, swaps the war when it differs, and starts Tomcat. It
+        always reports a change; use it when something outside the war changed, for example after
+        M(idmops.lifecycle.am_wizard_cleanup) edited the exploded application.
+    type: str
+    choices: [started, stopped, restarted]
+    default: started
   control:
     description:
       - How Tomcat is stopped, started and seen to run.
@@ -301,6 +314,7 @@ def argument_spec():
         context=dict(type='str'),
         host=dict(type='str', default='localhost'),
         restart=dict(type='bool', default=True),
+        tomcat_state=dict(type='str', choices=['started', 'stopped', 'restarted'], default='started'),
         control=dict(type='str', choices=['catalina', 'systemd'], default='catalina'),
         catalina_home=dict(type='path', default='/usr/share/tomcat10'),
         pid_file=dict(type='path'),
@@ -323,6 +337,11 @@ def build_deployment(module):
             raise TomcatError('%s must be zero or positive, got %s' % (option, p[option]))
     if p['wait_sleep'] <= 0:
         raise TomcatError('wait_sleep must be positive, got %s' % p['wait_sleep'])
+    if p['tomcat_state'] != 'started' and not p['restart']:
+        raise TomcatError('tomcat_state=%s needs restart=true: with restart=false Tomcat is never stopped or started'
+                          % p['tomcat_state'])
+    if p['tomcat_state'] == 'stopped' and p['readiness_url']:
+        raise TomcatError('readiness_url cannot be used with tomcat_state=stopped: Tomcat is left stopped')
     if not p['readiness_status']:
         raise TomcatError('readiness_status must name at least one HTTP status')
     context = validate_context(p['context'] if p['context'] is not None else default_context(p['src']))
@@ -347,7 +366,7 @@ def build_deployment(module):
 
     return WarDeployment(p['src'], p['catalina_base'], context, control, host=p['host'],
                          restart=p['restart'], readiness=readiness, backup=p['backup'],
-                         check_mode=module.check_mode)
+                         check_mode=module.check_mode, tomcat_state=p['tomcat_state'])
 
 
 def main():

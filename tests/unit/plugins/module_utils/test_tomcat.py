@@ -795,3 +795,32 @@ def test_deploy_seconds_spans_stop_to_ready_and_is_null_without_change(env):
     assert result['deploy_seconds'] == 7.5
     result = deployment(env, env['v1'], running=True, readiness=FakeReadiness(seconds=0.01))[0].run()
     assert (result['changed'], result['deploy_seconds']) == (False, None)
+
+
+def test_stopped_state_stops_a_running_tomcat_with_the_right_war_and_leaves_it_down(env):
+    deploy_exploded(env, env['v1'])
+    dep, control = deployment(env, env['v1'], running=True, tomcat_state='stopped')
+    result = dep.run()
+    assert (result['changed'], result['restarted'], control.actions(), control.running) == (True, False, ['stop'], False)
+
+
+def test_stopped_state_swaps_a_changed_war_without_starting(env):
+    deploy_exploded(env, env['v1'])
+    dep, control = deployment(env, env['v2'], running=True, tomcat_state='stopped')
+    result = dep.run()
+    assert control.actions() == ['stop']
+    assert (result['changed'], sha(env['dest']), os.path.exists(env['exploded'])) == (True, sha(env['v2']), False)
+
+
+def test_stopped_state_with_tomcat_down_and_the_right_war_changes_nothing(env):
+    deploy_exploded(env, env['v1'])
+    dep, control = deployment(env, env['v1'], running=False, tomcat_state='stopped')
+    assert (dep.run()['changed'], control.actions()) == (False, [])
+
+
+def test_restarted_state_always_restarts(env):
+    deploy_exploded(env, env['v1'])
+    dep, control = deployment(env, env['v1'], running=True, tomcat_state='restarted')
+    result = dep.run()
+    assert (result['changed'], result['restarted'], control.actions()) == (True, True, ['stop', 'start'])
+    assert os.path.exists(env['exploded'])

@@ -312,6 +312,16 @@ def test_bad_numbers_and_urls(lab, option, value, msg):
     assert bad_input(lab, **{option: value}) == msg
 
 
+def test_tomcat_state_needs_restart(lab):
+    assert bad_input(lab, tomcat_state='stopped', restart=False) == (
+        'tomcat_state=stopped needs restart=true: with restart=false Tomcat is never stopped or started')
+
+
+def test_stopped_state_refuses_a_readiness_url(lab):
+    assert bad_input(lab, tomcat_state='stopped', readiness_url='http://127.0.0.1:9/ready') == (
+        'readiness_url cannot be used with tomcat_state=stopped: Tomcat is left stopped')
+
+
 def test_unknown_control_rejected_by_argument_spec(lab):
     msg = bad_input(lab, control='init.d')
     assert 'control' in msg and 'catalina, systemd' in msg
