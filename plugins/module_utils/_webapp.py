@@ -71,7 +71,7 @@ def _local(name):
     return name.rsplit(' ', 1)[-1]
 
 
-def _tag_end(data, index):
+def tag_end(data, index):
     """Offset just after the tag that starts at ``data[index] == '<'`` (quotes in attributes honoured)."""
     quote = None
     i = index + 1
@@ -122,9 +122,9 @@ def scan(data, servlet_name):
         node = stack.pop()
         index = parser.CurrentByteIndex
         if data[index:index + 2] == b'</':
-            node['end'] = _tag_end(data, index)
+            node['end'] = tag_end(data, index)
         else:  # an empty element <x/>: the end event points at its start tag
-            node['end'] = _tag_end(data, node['start'])
+            node['end'] = tag_end(data, node['start'])
         text = ''.join(node['text']).strip()
         if stack:
             stack[-1]['children'].setdefault(node['local'], []).append(text)
