@@ -776,8 +776,8 @@ class LdifApplier:
             return True
         text = value_text(wanted)
         base = attr.split(';', 1)[0].lower()
-        if text is not None and base == 'objectclass':
-            return text.lower() in [(value_text(v) or '').lower() for v in current]
+        if text is not None and base == 'objectclass' and text.lower() in [(value_text(v) or '').lower() for v in current]:
+            return True
         if text is not None and _under_config(entry.dn):
             stripped = _squash(strip_ordering(text))
             if stripped in [_squash(strip_ordering(value_text(v) or '')) for v in current]:

@@ -186,6 +186,9 @@ notes:
   - Compared values must be readable by the bind identity. When an access control hides an attribute, the
     compare request still decides presence. When that is refused too, the value is treated as missing.
   - A simple bind over V(ldap://) without O(start_tls) sends the password in clear text.
+  - >-
+    Like every module argument, O(content) is echoed in the task result (C(invocation)). For an LDIF that
+    holds passwords, use O(src) or set C(no_log: true) on the task. Diffs never show password values.
   - Tested against OpenLDAP slapd 2.5. The OpenDJ style C(cn=schema) path follows the public
     LDIF and server documentation. It was tested against a fake server, not a real OpenDJ or PingDS.
 seealso:
@@ -289,10 +292,20 @@ counts:
   type: dict
   sample: {applied: 2, skipped: 3, failed: 1, would_apply: 0, not_run: 0, total: 6}
 msg:
-  description: A one-line summary.
+  description: A one-line summary. On failure it names the first failed record.
   returned: always
   type: str
   sample: "6 records: 2 applied, 3 skipped, 1 failed"
+line:
+  description: The line of the LDIF syntax error.
+  returned: when the LDIF does not parse
+  type: int
+  sample: 42
+rc:
+  description: The LDAP result code of a failed bind (49 for invalid credentials), else null.
+  returned: when the connection or bind failed
+  type: int
+  sample: 49
 '''
 
 import os
