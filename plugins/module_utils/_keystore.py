@@ -660,10 +660,13 @@ class SecretKeyTask(object):
                                      % (current['alias'], '; '.join(diffs)))
             return 'none', diffs
         if diffs is None:
+            if self.p['inspection'] == 'keytool':
+                hint = 'set inspection to auto or java (the key probe needs a JDK)'
+            else:
+                hint = 'install a JDK 11 or later next to keytool, or set java, so that the key probe can run'
             raise KeystoreError('regenerate=%s: the existing key %s cannot be compared because only its entry type '
-                                'can be read here (inspection=%s); install a JDK so the key probe can run, or use '
-                                'regenerate=never or always' % (regenerate, current['alias'], self.inspection),
-                                param='regenerate')
+                                'can be read (inspection=%s); %s, or use regenerate=never or always'
+                                % (regenerate, current['alias'], self.inspection, hint), param='regenerate')
         if not diffs:
             return 'none', diffs
         if regenerate == 'fail':

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import zipfile
 
 import pytest
@@ -35,7 +36,11 @@ class FailJson(Exception):
 
 
 @pytest.fixture(autouse=True)
-def module_exits(monkeypatch):
+def module_exits(monkeypatch, tmp_path_factory):
+    # AnsibleModule.tmpdir (and any other temporary file) goes under a directory pytest removes;
+    # the atexit cleanup of a module's tmpdir does not run in ansible-test's xdist workers.
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path_factory.mktemp('moduletmp')))
+
     def exit_json(self, **kwargs):
         kwargs.setdefault('changed', False)
         raise ExitJson(kwargs)
