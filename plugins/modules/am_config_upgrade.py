@@ -40,9 +40,10 @@ description:
     When its major.minor equals that of O(to_version), nothing runs and the task reports no
     change. Rules files exist per minor version only, so patch levels do not count. After an
     upgrade the version is read back from the new configuration.
-  - C(amupgrade) cannot upgrade a running AM. The module refuses to start when AM is seen to run.
-    This is the case when C(<config_dir>/.am.lock) names a live process (the lab's stand-in
-    AM writes it), when O(am_pid_file) names a live process, or when O(am_running_url) answers.
+  - C(amupgrade) cannot upgrade a running AM. When there is something to upgrade, the module
+    refuses to start while AM is seen to run. AM is seen to run when C(<config_dir>/.am.lock)
+    names a live process (the lab's stand-in AM writes it), when O(am_pid_file) names a live
+    process, or when O(am_running_url) answers.
 author:
   - idmops.lifecycle maintainers (@idmops)
 extends_documentation_fragment:
