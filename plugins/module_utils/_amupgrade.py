@@ -29,6 +29,7 @@ process group killed on expiry) so tests can replace it.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -40,7 +41,7 @@ import tempfile
 import time
 import urllib.error
 
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import open_url, ConnectionError as UrlsConnectionError
 
 
 KNOWN_MINORS = ('7.2', '7.3', '7.4', '7.5', '8.1')
@@ -205,7 +206,7 @@ def probe_am_url(url, validate_certs=True, opener=None, timeout=URL_PROBE_TIMEOU
         raise AmUpgradeError('am_running_url %s: cannot tell whether AM runs: %s' % (url, exc.reason)) from exc
     except ConnectionRefusedError:
         return False, 'connection refused'
-    except OSError as exc:
+    except (UrlsConnectionError, http.client.HTTPException, OSError) as exc:
         raise AmUpgradeError('am_running_url %s: cannot tell whether AM runs: %s' % (url, exc)) from exc
     return status != 404, 'HTTP %s' % status
 

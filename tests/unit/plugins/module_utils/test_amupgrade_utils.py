@@ -10,6 +10,7 @@ a step has to misbehave in a way the simulator never does.
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import json
 import os
@@ -294,6 +295,10 @@ def test_probe_am_url_errors():
         probe_am_url('http://am/live', opener=opener_for(urllib.error.URLError('timed out')))
     with pytest.raises(AmUpgradeError, match='cannot tell whether AM runs'):
         probe_am_url('http://am/live', opener=opener_for(TimeoutError('timed out')))
+    with pytest.raises(AmUpgradeError, match='cannot tell whether AM runs: certificate verify failed'):
+        probe_am_url('https://am/live', opener=opener_for(_amupgrade.UrlsConnectionError('certificate verify failed')))
+    with pytest.raises(AmUpgradeError, match='cannot tell whether AM runs'):
+        probe_am_url('http://am/live', opener=opener_for(http.client.RemoteDisconnected('closed')))
 
 
 # --- run_process --------------------------------------------------------------------------
