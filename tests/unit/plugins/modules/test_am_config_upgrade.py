@@ -8,7 +8,6 @@ tmp_path with this Python; configurations are real directories under tmp_path.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -16,45 +15,14 @@ import sys
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.idmops.lifecycle.plugins.module_utils import _amupgrade
 from ansible_collections.idmops.lifecycle.plugins.modules import am_config_upgrade
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
-            yield
+from ansible_collections.idmops.lifecycle.tests.unit.plugins.modules.utils import run_main
 
 
 SIM = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..', '..', 'simulators', 'amupgrade.py'))
-
-
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-def exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs['msg'] = msg
-    raise ModuleFail(kwargs)
 
 
 def load_sim():
@@ -66,8 +34,6 @@ def load_sim():
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
-    monkeypatch.setattr(AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(AnsibleModule, 'fail_json', fail_json)
     monkeypatch.delenv('AMUPGRADE_SIM_FAIL_AT', raising=False)
     home = tmp_path / 'amupgrade'
     load_sim().install_home(str(home), python=sys.executable)
@@ -80,10 +46,7 @@ def lab(tmp_path, monkeypatch):
 
 
 def run_module(args):
-    with patch_module_args(args):
-        with pytest.raises((ModuleExit, ModuleFail)) as info:
-            am_config_upgrade.main()
-    return info.value.result, isinstance(info.value, ModuleFail)
+    return run_main(am_config_upgrade.main, args)
 
 
 def args_for(lab, **extra):

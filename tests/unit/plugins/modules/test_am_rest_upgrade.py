@@ -7,54 +7,19 @@ HTTP is faked at ``_am_rest.open_url``.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import json
 import urllib.error
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.idmops.lifecycle.plugins.module_utils import _am_rest
 from ansible_collections.idmops.lifecycle.plugins.modules import am_rest_upgrade
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
-            yield
+from ansible_collections.idmops.lifecycle.tests.unit.plugins.modules.utils import run_main
 
 
 BASE = 'http://127.0.0.1:8080/am'
 READY = BASE + '/json/health/ready'
 UPGRADE = BASE + '/config/upgrade/upgrade.htm?actionLink=doUpgrade&actionLink=saveReport&acceptLicense=true'
-
-
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-def exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs['msg'] = msg
-    raise ModuleFail(kwargs)
 
 
 class FakeResponse:
@@ -95,17 +60,12 @@ class FakeAM:
 @pytest.fixture
 def am(monkeypatch):
     fake = FakeAM()
-    monkeypatch.setattr(AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(_am_rest, 'open_url', fake)
     return fake
 
 
 def run_module(args):
-    with patch_module_args(args):
-        with pytest.raises((ModuleExit, ModuleFail)) as info:
-            am_rest_upgrade.main()
-    return info.value.result, isinstance(info.value, ModuleFail)
+    return run_main(am_rest_upgrade.main, args)
 
 
 def test_upgrade_then_unchanged(am):

@@ -5,15 +5,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.idmops.lifecycle.plugins.modules import am_wizard_cleanup
+from ansible_collections.idmops.lifecycle.tests.unit.plugins.modules.utils import run_main
 
 
 WEB_XML = b'''<?xml version="1.0" encoding="UTF-8"?>
@@ -47,44 +43,8 @@ CLEAN_XML = b'''<?xml version="1.0" encoding="UTF-8"?>
 LIBRARIES = ['click-extras-2.3.0.jar', 'click-nodeps-2.3.0.jar', 'velocity-1.7-p1.jar']
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch, tmp_path_factory):
-    # AnsibleModule.tmpdir (and any other temporary file) goes under a directory pytest removes;
-    # the atexit cleanup of a module's tmpdir does not run in ansible-test's xdist workers.
-    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path_factory.mktemp('moduletmp')))
-
-    def exit_json(self, **kwargs):
-        kwargs.setdefault('changed', False)
-        kwargs['warnings'] = list(warnings.get_warning_messages())
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        kwargs['failed'] = True
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    monkeypatch.setattr(warnings, '_global_warnings', {})
-
-
 def run(args, check_mode=False, diff=False):
-    args = dict(args)
-    if check_mode:
-        args['_ansible_check_mode'] = True
-    if diff:
-        args['_ansible_diff'] = True
-    with patch_module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as info:
-            am_wizard_cleanup.main()
-    return info.value.args[0]
+    return run_main(am_wizard_cleanup.main, args, check_mode=check_mode, diff=diff)[0]
 
 
 @pytest.fixture

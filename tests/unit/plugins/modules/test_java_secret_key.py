@@ -10,52 +10,17 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.idmops.lifecycle.plugins.modules import java_secret_key
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch, tmp_path_factory):
-    # AnsibleModule.tmpdir (and any other temporary file) goes under a directory pytest removes;
-    # the atexit cleanup of a module's tmpdir does not run in ansible-test's xdist workers.
-    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path_factory.mktemp('moduletmp')))
-
-    def exit_json(self, **kwargs):
-        kwargs.setdefault('changed', False)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        kwargs['failed'] = True
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+from ansible_collections.idmops.lifecycle.tests.unit.plugins.modules.utils import run_main
 
 
 def run(args, check_mode=False, diff=False):
-    args = dict(args)
-    if check_mode:
-        args['_ansible_check_mode'] = True
-    if diff:
-        args['_ansible_diff'] = True
-    with patch_module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as info:
-            java_secret_key.main()
-    return info.value.args[0]
+    return run_main(java_secret_key.main, args, check_mode=check_mode, diff=diff)[0]
 
 
 def test_every_password_option_is_no_log():

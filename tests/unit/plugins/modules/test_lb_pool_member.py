@@ -13,16 +13,11 @@ Two fakes:
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 import socket
 import threading
 
 import pytest
-
-from ansible.module_utils import basic
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.idmops.lifecycle.plugins.module_utils._lb import base
 from ansible_collections.idmops.lifecycle.plugins.module_utils._lb.base import (
@@ -32,16 +27,7 @@ from ansible_collections.idmops.lifecycle.plugins.module_utils._lb.base import (
     ensure_member_state,
 )
 from ansible_collections.idmops.lifecycle.plugins.modules import lb_pool_member
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
-            yield
+from ansible_collections.idmops.lifecycle.tests.unit.plugins.modules.utils import exit_result, fail_result
 
 
 # --- fakes ---------------------------------------------------------------------------------
@@ -411,39 +397,8 @@ def haproxy(tmp_path):
     fake.close()
 
 
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-def exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs['msg'] = msg
-    raise ModuleFail(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch):
-    monkeypatch.setattr(AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(AnsibleModule, 'fail_json', fail_json)
-
-
-def run_module(args, expect=ModuleExit):
-    with patch_module_args(args):
-        with pytest.raises((ModuleExit, ModuleFail)) as exc:
-            lb_pool_member.main()
-    assert isinstance(exc.value, expect), exc.value.result
-    return exc.value.result
+def run_module(args, expect=exit_result):
+    return expect(lb_pool_member.main, args)
 
 
 def args(haproxy, **kwargs):
@@ -495,7 +450,7 @@ def test_main_drain_timeout_fails_and_leaves_drained(haproxy, monkeypatch):
     monkeypatch.setattr(lb_pool_member, 'ensure_member_state',
                         functools.partial(base.ensure_member_state, clock=clock.clock, pause=clock.pause))
     haproxy.backends['app']['s1']['scur'] = 3
-    result = run_module(args(haproxy, state='drained', drain_timeout=20, wait_sleep=5), expect=ModuleFail)
+    result = run_module(args(haproxy, state='drained', drain_timeout=20, wait_sleep=5), expect=fail_result)
     assert result['msg'] == ("Timed out after drain_timeout=20s: HAProxy backend 'app' server 's1' still has "
                              "3 current session(s) (status 'DRAIN'). It is left drained, so it takes no new sessions.")
     assert result['changed'] is True
@@ -512,7 +467,7 @@ def test_main_drain_timeout_fails_and_leaves_drained(haproxy, monkeypatch):
     (dict(member='s1 s2'), "member='s1 s2' is not a valid HAProxy name"),
 ])
 def test_main_unknown_names_fail_without_change(haproxy, kwargs, message):
-    result = run_module(args(haproxy, **kwargs), expect=ModuleFail)
+    result = run_module(args(haproxy, **kwargs), expect=fail_result)
     assert result['msg'].startswith(message.replace('%s', haproxy.path))
     assert result['changed'] is False
     assert not [c for c in haproxy.commands if c.startswith('set ')]
@@ -520,7 +475,7 @@ def test_main_unknown_names_fail_without_change(haproxy, kwargs, message):
 
 def test_main_permission_denied_fails_without_change(haproxy):
     haproxy.level = 'operator'
-    result = run_module(args(haproxy, state='disabled'), expect=ModuleFail)
+    result = run_module(args(haproxy, state='disabled'), expect=fail_result)
     assert result['msg'] == ("HAProxy (haproxy_socket=%s) refused 'set server app/s1 state maint': Permission denied. "
                              'The stats socket must be declared with "level admin".' % haproxy.path)
     assert result['changed'] is False
@@ -530,7 +485,7 @@ def test_main_permission_denied_fails_without_change(haproxy):
 def test_main_missing_socket(tmp_path):
     path = str(tmp_path / 'missing.sock')
     result = run_module(dict(backend='haproxy', haproxy_socket=path, pool='app', member='s1', state='enabled'),
-                        expect=ModuleFail)
+                        expect=fail_result)
     assert result['msg'].startswith('cannot connect to HAProxy admin socket haproxy_socket=%s: no such file' % path)
     assert result['changed'] is False
 
@@ -550,6 +505,6 @@ def test_main_bad_input(haproxy, bad, message):
     values = args(haproxy)
     values.update(bad)
     values = {k: v for k, v in values.items() if v is not None}
-    result = run_module(values, expect=ModuleFail)
+    result = run_module(values, expect=fail_result)
     assert message in result['msg']
     assert haproxy.commands == []

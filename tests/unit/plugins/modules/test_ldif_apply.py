@@ -9,47 +9,13 @@ planning itself is tested in tests/unit/plugins/module_utils/test_ldap_apply.py.
 
 from __future__ import annotations
 
-import contextlib
-import json
-
 import pytest
 
-from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.idmops.lifecycle.plugins.module_utils._ldap import LdapError
 from ansible_collections.idmops.lifecycle.plugins.modules import ldif_apply
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
-            yield
-
-
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-def exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs['msg'] = msg
-    raise ModuleFail(kwargs)
+from ansible_collections.idmops.lifecycle.tests.unit.plugins.modules.utils import exit_result, fail_result
 
 
 class MiniDirectory:
@@ -101,8 +67,6 @@ class MiniDirectory:
 
 @pytest.fixture
 def module_env(monkeypatch):
-    monkeypatch.setattr(AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(AnsibleModule, 'fail_json', fail_json)
     env = dict(directory=MiniDirectory(), connect_calls=[], connect_errors=[])
 
     def fake_connect(server_uri, **kwargs):
@@ -118,14 +82,9 @@ def run(args, expect='exit'):
     base = dict(server_uri='ldap://127.0.0.1:3389', bind_dn='cn=admin,dc=example,dc=com', bind_password='pw')
     base.update(args)
     base = dict((k, v) for k, v in base.items() if v is not None)  # None: leave the option out
-    with patch_module_args(base):
-        if expect == 'exit':
-            with pytest.raises(ModuleExit) as info:
-                ldif_apply.main()
-        else:
-            with pytest.raises(ModuleFail) as info:
-                ldif_apply.main()
-    return info.value.result
+    if expect == 'exit':
+        return exit_result(ldif_apply.main, base)
+    return fail_result(ldif_apply.main, base)
 
 
 ENTRY = 'dn: ou=people,dc=example,dc=com\nobjectClass: organizationalUnit\nou: people\n'

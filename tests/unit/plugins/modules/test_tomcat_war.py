@@ -9,51 +9,18 @@ a PID file like catalina.sh does. Files are real, under tmp_path.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
 import urllib.error
 import zipfile
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.idmops.lifecycle.plugins.module_utils import _tomcat
 from ansible_collections.idmops.lifecycle.plugins.modules import tomcat_war
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
-            yield
-
-
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-def exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def fail_json(self, msg, **kwargs):
-    kwargs['msg'] = msg
-    raise ModuleFail(kwargs)
+from ansible_collections.idmops.lifecycle.tests.unit.plugins.modules.utils import run_main
 
 
 class FakeTomcat:
@@ -125,8 +92,6 @@ def lab(tmp_path, monkeypatch):
     (home / 'bin' / 'catalina.sh').write_text('#!/bin/sh\nexit 99\n')
     (home / 'bin' / 'catalina.sh').chmod(0o755)
     fake = FakeTomcat(pid_file=str(base / 'temp' / 'catalina.pid'))
-    monkeypatch.setattr(AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(AnsibleModule, 'run_command', fake.run_command)
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None: '/usr/bin/' + name)
     monkeypatch.setattr(_tomcat, 'spawn_detached', fake.spawn)
@@ -138,10 +103,7 @@ def lab(tmp_path, monkeypatch):
 
 
 def run_module(args):
-    with patch_module_args(args):
-        with pytest.raises((ModuleExit, ModuleFail)) as info:
-            tomcat_war.main()
-    return info.value.result, isinstance(info.value, ModuleFail)
+    return run_main(tomcat_war.main, args)
 
 
 def args_for(lab, src, **extra):
