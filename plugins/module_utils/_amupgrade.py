@@ -43,6 +43,9 @@ import urllib.error
 
 from ansible.module_utils.urls import open_url, ConnectionError as UrlsConnectionError
 
+from ansible_collections.idmops.lifecycle.plugins.module_utils._files import fsync_dir
+from ansible_collections.idmops.lifecycle.plugins.module_utils._http import get_status
+
 
 KNOWN_MINORS = ('7.2', '7.3', '7.4', '7.5', '8.1')
 MODES = ('amster', 'fbc')
@@ -191,15 +194,7 @@ def probe_am_url(url, validate_certs=True, opener=None, timeout=URL_PROBE_TIMEOU
     """
     opener = opener if opener is not None else open_url
     try:
-        response = opener(url, method='GET', timeout=timeout, validate_certs=validate_certs,
-                          follow_redirects='none')
-        try:
-            status = response.getcode()
-        finally:
-            response.close()
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        exc.close()
+        status = get_status(opener, url, timeout=timeout, validate_certs=validate_certs, follow_redirects='none')
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, ConnectionRefusedError):
             return False, 'connection refused'
@@ -246,19 +241,6 @@ def run_process(argv, env, cwd, timeout):
             pass
         out, err = proc.communicate()
     return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'), timed_out
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def backup_path(config_dir, now):
@@ -528,6 +510,6 @@ class ConfigUpgrade:
             raise AmUpgradeError('moving the upgraded configuration into %s failed: %s; the previous configuration '
                                  'was put back' % (config_dir, exc), **self.result) from exc
         self.swapped = True
-        _fsync_dir(parent)
+        fsync_dir(parent)
         if self.backup:
             self.result['backup_dir'] = aside

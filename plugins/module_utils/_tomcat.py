@@ -40,6 +40,8 @@ import zipfile
 
 from ansible.module_utils.urls import open_url, ConnectionError as UrlsConnectionError
 
+from ansible_collections.idmops.lifecycle.plugins.module_utils._files import fsync_dir
+from ansible_collections.idmops.lifecycle.plugins.module_utils._http import get_status
 from ansible_collections.idmops.lifecycle.plugins.module_utils._wait import WaitTimeout, wait_until
 
 
@@ -291,15 +293,8 @@ class HttpReadiness:
 
     def probe(self):
         try:
-            response = self.opener(self.url, method='GET', timeout=self.request_timeout,
-                                   validate_certs=self.validate_certs, follow_redirects='urllib2')
-            try:
-                status = response.getcode()
-            finally:
-                response.close()
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            exc.close()
+            status = get_status(self.opener, self.url, timeout=self.request_timeout,
+                                validate_certs=self.validate_certs, follow_redirects='urllib2')
         except urllib.error.URLError as exc:
             return False, 'error: %s' % (exc.reason,)
         except (UrlsConnectionError, http.client.HTTPException, socket.timeout, OSError) as exc:
@@ -317,19 +312,6 @@ class HttpReadiness:
 
 
 # --- files --------------------------------------------------------------------------------
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 def install_atomic(src, dest, expected_sha256):
     """Copy ``src`` next to ``dest`` and ``os.replace`` it over ``dest``.
@@ -366,7 +348,7 @@ def install_atomic(src, dest, expected_sha256):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def remove_path(path):
