@@ -7,9 +7,11 @@ connection error, a timeout or a non-2xx status. Runs until SIGTERM/SIGINT, --du
   requests_total, requests_failed, failures [{t, error}], latency_ms {p50, p90, p99, max}
   (of successful requests), started, ended (epoch seconds, like every t), versions {version: count}
   (from JSON answers that carry one), and with --haproxy-socket:
-  servers {name: {out_of_pool_seconds, intervals [[start, end, status]]}}, where an interval is a
-  stretch in which `show stat` gave the server a status other than plain "UP" (DRAIN, MAINT,
-  DOWN, "UP 1/2", ...), sampled every 100 ms.
+  backends {backend: {server: {out_of_pool_seconds, intervals [[start, end, status]]}}} for each
+  of the --backend list, where an interval is a stretch in which `show stat` gave the server a
+  status other than plain "UP" (DRAIN, MAINT, DOWN, "UP 1/2", ...), sampled every 100 ms; and
+  servers, the same per server: keyed by server name with one backend, by "backend/server" with
+  several.
 
 Standard library only (Python 3.11).
 """
@@ -41,7 +43,8 @@ def parse_args(argv):
     parser.add_argument('--max-seconds', type=float, default=1800.0, help='hard bound in seconds (default 1800)')
     parser.add_argument('--max-requests', type=int, help='stop after sending this many requests')
     parser.add_argument('--haproxy-socket', help='HAProxy admin socket: a UNIX socket path or HOST:PORT')
-    parser.add_argument('--backend', default='am_site1', help='backend whose servers are sampled (default am_site1)')
+    parser.add_argument('--backend', default='am_site1',
+                        help='backend(s) whose servers are sampled, comma-separated (default am_site1)')
     parser.add_argument('--out', required=True, help='where to write the JSON report')
     parser.add_argument('--ready-file', help='touched once the first request has been sent')
     args = parser.parse_args(argv)
@@ -49,6 +52,9 @@ def parse_args(argv):
         parser.error('--rate, --workers, --timeout and --max-seconds must be positive')
     if urllib.parse.urlsplit(args.url).scheme not in ('http', 'https'):
         parser.error('--url must be http:// or https://')
+    args.backends = [b.strip() for b in args.backend.split(',') if b.strip()]
+    if not args.backends or len(set(args.backends)) != len(args.backends):
+        parser.error('--backend must name one or more distinct backends, comma-separated')
     return args
 
 
@@ -117,12 +123,12 @@ class Requests:
 class PoolSampler(threading.Thread):
     """Every 100 ms reads `show stat` and records when each server's status is not plain UP."""
 
-    def __init__(self, address, backend, now):
+    def __init__(self, address, backends, now):
         super().__init__(name='haproxy-sampler', daemon=True)
-        self.address, self.backend, self.now = address, backend, now
+        self.address, self.backends, self.now = address, backends, now
         self.stop_event = threading.Event()
-        self.intervals = {}      # server -> [[start, end, status], ...]
-        self.open = {}           # server -> [start, None, status] currently open
+        self.intervals = {}      # (backend, server) -> [[start, end, status], ...]
+        self.open = {}           # (backend, server) -> [start, None, status] currently open
         self.errors = 0
         self.last_error = None
 
@@ -151,8 +157,8 @@ class PoolSampler(threading.Thread):
         result = {}
         for line in lines[1:]:
             row = dict(zip(header, line.split(',')))
-            if row.get('pxname') == self.backend and row.get('svname') not in ('FRONTEND', 'BACKEND'):
-                result[row['svname']] = row.get('status', '')
+            if row.get('pxname') in self.backends and row.get('svname') not in ('FRONTEND', 'BACKEND'):
+                result[(row['pxname'], row['svname'])] = row.get('status', '')
         return result
 
     def sample(self):
@@ -187,9 +193,12 @@ class PoolSampler(threading.Thread):
         for interval in self.open.values():
             interval[1] = ended
         self.open.clear()
-        return {server: {'out_of_pool_seconds': round(sum(end - start for start, end, _status in intervals), 3),
-                         'intervals': intervals}
-                for server, intervals in sorted(self.intervals.items())}
+        backends = {backend: {} for backend in self.backends}
+        for (backend, server), intervals in sorted(self.intervals.items()):
+            backends[backend][server] = {
+                'out_of_pool_seconds': round(sum(end - start for start, end, _status in intervals), 3),
+                'intervals': intervals}
+        return backends
 
 
 def main(argv=None):
@@ -207,7 +216,7 @@ def main(argv=None):
     requests = Requests(args.url, args.timeout, t0_wall, t0_mono)
     sampler = None
     if args.haproxy_socket:
-        sampler = PoolSampler(args.haproxy_socket, args.backend, requests.now)
+        sampler = PoolSampler(args.haproxy_socket, args.backends, requests.now)
         sampler.sample()
         sampler.start()
 
@@ -245,7 +254,13 @@ def main(argv=None):
         'versions': requests.versions,
     }
     if sampler:
-        report['servers'] = sampler.finish(round(ended, 3))
+        backends = sampler.finish(round(ended, 3))
+        report['backends'] = backends
+        if len(backends) == 1:
+            report['servers'] = next(iter(backends.values()))
+        else:
+            report['servers'] = {f'{backend}/{server}': entry for backend, servers in backends.items()
+                                 for server, entry in servers.items()}
         report['sampler_errors'] = sampler.errors
         if sampler.last_error:
             report['sampler_last_error'] = sampler.last_error
