@@ -1,8 +1,10 @@
 """The idmops.lifecycle test lab: ``up``, ``down`` and ``status`` (see docs/lab.md).
 
 AM nodes are network namespaces on a bridge, each with its own sshd, mount namespace (its own
-``/opt/am``) and Tomcat running a stand-in AM webapp; a real HAProxy on the host balances them.
-Standard library only: this runs with /usr/bin/python3 on a bare Debian machine.
+``/opt/am``, and its site's shared ``/opt/am/config``) and Tomcat running a stand-in AM webapp;
+the nodes form AM sites, one HAProxy backend per site, each site the other's backup. A real
+OpenLDAP slapd on the host is the identity store. Standard library only: this runs with
+/usr/bin/python3 on a bare Debian machine.
 
 Every process the lab starts is recorded by PID under ``<lab dir>/pids/`` and stopped by that PID;
 Tomcat's PID is read from its ``CATALINA_PID`` file at stop time, because playbooks restart it.
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,7 +41,10 @@ BRIDGE_MAC = '02:49:44:00:00:01'
 PREFIX_LEN = 24
 NS_PREFIX = 'idmlab-'
 NODE_MOUNT = Path('/opt/am')
-MAX_NODES = 9
+CONFIG_MOUNT = NODE_MOUNT / 'config'         # the site's shared AM configuration, in every node of the site
+LAB_SETTINGS_NAME = 'lab.properties'         # /opt/am/lab.properties: switches the stand-in AM reads
+MAX_SITES = 4
+MAX_NODES = 9                                # per site
 
 CATALINA_HOME = Path('/usr/share/tomcat10')
 CATALINA_BASE = NODE_MOUNT / 'tomcat'
@@ -48,26 +54,51 @@ CATALINA_OPTS = '-Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djav
 # For the short-lived JVM of `catalina.sh stop` (and start); heap options are in CATALINA_OPTS.
 JAVA_OPTS = '-XX:+UseSerialGC -XX:TieredStopAtLevel=1'
 TOMCAT_PORT = 8080
+# keytool is a short-lived JVM too: a third less CPU with the C1 compiler only, which counts with six nodes.
+KEYTOOL_JVM = ('-J-XX:TieredStopAtLevel=1', '-J-XX:+UseSerialGC')
 
 FRONTEND = ('127.0.0.1', 18080)
 ADMIN_TCP = ('127.0.0.1', 19999)
-BACKEND = 'am_site1'
 
 INITIAL_VERSION = '7.5.0'
-# Stand-in build metadata, baked into each war's WEB-INF/classes/am-version.properties.
-VERSIONS = {
-    '7.5.0': {'revision': 'a1d3c5e7f9', 'date': '2024-March-28 10:43'},
-    '8.1.0': {'revision': 'b2e4d6f8a0', 'date': '2025-June-23 09:12'},
+# Stand-in builds: wars/am-<name>.war, with this baked into WEB-INF/classes/am-version.properties.
+BUILDS = {
+    '7.5.0': {'version': '7.5.0', 'revision': 'a1d3c5e7f9', 'date': '2024-March-28 10:43'},
+    '8.1.0': {'version': '8.1.0', 'revision': 'b2e4d6f8a0', 'date': '2025-June-23 09:12'},
+    # The fault scenario: reports 8.1.0, /json/health/ready never answers 200.
+    '8.1.0-neverready': {'version': '8.1.0', 'revision': 'b2e4d6f8a0', 'date': '2025-June-23 09:12',
+                         'ready': 'never'},
 }
+# The AM 8.1 upgrade wizard's libraries (WEB-INF/lib); the stand-in's click servlet goes into the second.
+WIZARD_JARS = {'click-extras-2.3.0.jar': ('click-extras', '2.3.0'),
+               'click-nodeps-2.3.0.jar': ('click-nodeps', '2.3.0'),
+               'velocity-1.7-p1.jar': ('velocity', '1.7-p1')}
+CLICK_JAR = 'click-nodeps-2.3.0.jar'
+CLICK_PACKAGE = 'org/apache/click'
 KEY_ALIAS = 'directenctest'
-WAR_LAYOUT = 2
+WAR_LAYOUT = 3
+
+# OpenLDAP identity store on the host.
+LDAP_PORT = 1389
+LDAP_SUFFIX = 'dc=example,dc=com'
+LDAP_ADMIN_DN = f'cn=admin,{LDAP_SUFFIX}'
+LDAP_SCHEMAS = ('core', 'cosine', 'inetorgperson', 'nis')
+LDAP_SCHEMA_DIR = Path('/etc/ldap/schema')
+LDAP_PEERCRED_ROOT = 'gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth'
+LDAP_USERS = (('demo', 'Demo', 'User'), ('alice', 'Alice', 'Archer'), ('bob', 'Bob', 'Baker'))
+SLAPD = Path('/usr/sbin/slapd')
+
+# Written by someone else; installed on the nodes at `up` when it exists.
+AMUPGRADE_SIMULATOR = REPO / 'tests' / 'simulators' / 'amupgrade.py'
 
 # Debian packages the lab runs on; installed by `up` when missing.
 PACKAGES = ('haproxy', 'tomcat10', 'openjdk-17-jdk-headless', 'openssh-server', 'openssh-client',
-            'iproute2', 'util-linux', 'python3')
+            'iproute2', 'util-linux', 'python3', 'slapd', 'ldap-utils',
+            'python3-ldap3')   # ldif_apply on the nodes (/usr/bin/python3)
 
 # Bounds of every wait, in seconds.
 SSHD_START_TIMEOUT = 15
+SLAPD_START_TIMEOUT = 15
 TOMCAT_READY_TIMEOUT = 120
 HAPROXY_UP_TIMEOUT = 30
 STOP_TIMEOUT = 15
@@ -247,10 +278,87 @@ def stop_pids(pids, what, timeout=STOP_TIMEOUT):
 # ---------------------------------------------------------------------------------------------
 # the lab
 
-class Node:
+class Site:
+    """An AM site: its nodes, its HAProxy backend and its shared configuration directory."""
+
     def __init__(self, lab, index):
         self.lab = lab
         self.index = index
+        self.name = f'site{index}'
+        self.backend = f'am_site{index}'
+        self.dir = lab.dir / 'sites' / self.name
+        self.config = self.dir / 'config'             # /opt/am/config in every node of the site
+        self.version_file = self.config / 'global' / 'version.json'
+        self.lock_file = self.config / '.am.lock'
+        self.nodes = []
+
+    def config_version(self):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            return json.loads(self.version_file.read_text()).get('version')
+        return None
+
+    def lock_holder(self):
+        """(pid, alive) from .am.lock, or (None, False)."""
+        pid = read_pid(self.lock_file)
+        return pid, alive(pid)
+
+    def reset_config(self):
+        """The initial configuration (version INITIAL_VERSION). The directory itself stays: running
+        nodes have it bind-mounted, so only its content is replaced."""
+        self.config.mkdir(parents=True, exist_ok=True)
+        for child in self.config.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        for relative, document in self.render_config().items():
+            path = self.config / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(document, indent=2) + '\n')
+
+    def render_config(self):
+        """An Amster-export-like tree: {relative path: JSON document}."""
+        def entity(realm, entity_type, entity_id, data):
+            return {'metadata': {'realm': realm, 'amsterVersion': INITIAL_VERSION, 'entityType': entity_type,
+                                 'entityId': entity_id, 'pathParams': {}},
+                    'data': dict(data, _id=entity_id)}
+        site_url = f'http://{FRONTEND[0]}:{FRONTEND[1]}/am'
+        tree = {
+            'global/version.json': {'version': INITIAL_VERSION},
+            'global/Platform/Platform.json': entity(None, 'Platform', 'Platform', {
+                'locale': 'en_US', 'cookieDomains': [], 'platformHostname': FRONTEND[0]}),
+            f'global/Sites/{self.name}.json': entity(None, 'Sites', self.name, {
+                'url': site_url, 'secondaryURLs': [], 'servers': [n.name for n in self.nodes]}),
+            'realms/root/IdRepository/OpenLDAP.json': entity('/', 'LDAPv3ForOpenDJ', 'OpenLDAP', {
+                'ldapsettings': {
+                    'sun-idrepo-ldapv3-config-ldap-server': [f'{HOST_IP}:{LDAP_PORT}'],
+                    'sun-idrepo-ldapv3-config-organization_name': LDAP_SUFFIX,
+                    'sun-idrepo-ldapv3-config-authid': LDAP_ADMIN_DN,
+                    'sun-idrepo-ldapv3-config-authpw': None,
+                    'sun-idrepo-ldapv3-config-connection-mode': 'LDAP',
+                },
+                'userconfig': {
+                    'sun-idrepo-ldapv3-config-people-container-value': 'people',
+                    'sun-idrepo-ldapv3-config-user-objectclass': [
+                        'boundDevicesContainer', 'deviceProfilesContainer', 'inetorgperson', 'organizationalperson',
+                        'person', 'top', 'webauthnDeviceProfilesContainer'],
+                },
+                'schemaconfig': {'sun-idrepo-ldapv3-config-load-schema': False},
+            }),
+            'realms/root/AuthTree/Example.json': entity('/', 'AuthTree', 'Example', {
+                'entryNodeId': 'a1b2c3d4-0000-4000-8000-000000000001', 'nodes': {}, 'enabled': True}),
+        }
+        for n in self.nodes:
+            tree[f'global/Servers/{n.name}.json'] = entity(None, 'Servers', n.name, {
+                'url': f'http://{n.ip}:{TOMCAT_PORT}/am', 'siteName': self.name})
+        return tree
+
+
+class Node:
+    def __init__(self, lab, index, site=None):
+        self.lab = lab
+        self.index = index
+        self.site = site                               # None for a node beyond the configured ones
         self.name = f'am{index}'
         self.ns = f'{NS_PREFIX}{self.name}'
         self.ip = f'10.213.0.{10 + index}'
@@ -266,6 +374,7 @@ class Node:
         self.sshd_config = self.dir / 'sshd_config'
         self.host_key = self.dir / 'ssh_host_ed25519_key'
         self.hosts_file = self.dir / 'hosts'
+        self.lab_settings = self.am / LAB_SETTINGS_NAME
         self.sshd_log = self.dir / 'sshd.log'
         self.sshd_pidfile = lab.pids / f'sshd-{self.name}.pid'
         self.tomcat_pidfile = lab.pids / f'tomcat-{self.name}.pid'
@@ -302,6 +411,16 @@ class Node:
             return False
         return in_netns(pid, self.ns) if self.netns_exists() else True
 
+    def has_site_mount(self, pid):
+        """True when /opt/am/config in the process's mount namespace is its site's configuration
+        (not so for an sshd started by an older lab, or for a node that moved to another site)."""
+        try:
+            mounted = os.stat(f'/proc/{pid}/root{CONFIG_MOUNT}')
+            config = os.stat(self.site.config)
+        except OSError:
+            return False
+        return (mounted.st_dev, mounted.st_ino) == (config.st_dev, config.st_ino)
+
     # -- network
 
     def create_netns(self):
@@ -330,9 +449,11 @@ class Node:
 
     def write_files(self, fresh):
         """Node configuration; when fresh (the node was down) also its initial AM state."""
-        for d in (self.dir, self.am / 'security' / 'keystores', self.am / 'security' / 'secrets'):
+        for d in (self.dir, self.am / 'security' / 'keystores', self.am / 'security' / 'secrets',
+                  self.am / CONFIG_MOUNT.name):
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.am / 'security' / 'secrets', 0o700)
+        write_if_changed(self.lab_settings, self.lab.render_lab_settings())
         if not self.host_key.exists():
             run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', f'idmlab {self.name} host key',
                  '-f', str(self.host_key)])
@@ -406,7 +527,7 @@ class Node:
         """A new JCEKS keystore holding the AES-256 key directenctest; passwords only in files."""
         self.keystore.unlink(missing_ok=True)
         write_atomic(self.storepass, secrets.token_urlsafe(24), mode=0o600)
-        run([str(self.lab.jdk_bin / 'keytool'), '-genseckey', '-alias', KEY_ALIAS, '-keyalg', 'AES',
+        run([str(self.lab.jdk_bin / 'keytool'), *KEYTOOL_JVM, '-genseckey', '-alias', KEY_ALIAS, '-keyalg', 'AES',
              '-keysize', '256', '-storetype', 'JCEKS', '-keystore', str(self.keystore),
              '-storepass:file', str(self.storepass), '-keypass:file', str(self.storepass)])
         os.chmod(self.keystore, 0o600)
@@ -421,6 +542,7 @@ class Node:
         NODE_MOUNT.mkdir(parents=True, exist_ok=True)
         script = (f'hostname {self.name}'
                   f' && mount --bind {shlex.quote(str(self.am))} {NODE_MOUNT}'
+                  f' && mount --bind {shlex.quote(str(self.site.config))} {CONFIG_MOUNT}'
                   f' && mount --bind {shlex.quote(str(self.hosts_file))} /etc/hosts'
                   f' && exec /usr/sbin/sshd -D -e -f {shlex.quote(str(self.sshd_config))}')
         with open(self.sshd_log, 'ab') as out:
@@ -483,8 +605,9 @@ class Node:
                 raise LabError(f'Tomcat of {self.name} exited; see {self.tomcat}/logs:\n'
                                f'{tail(self.tomcat / "logs" / "catalina.out")}')
             return self.ready()
-        wait_until(probe, TOMCAT_READY_TIMEOUT, f'{self.name} http://{self.ip}:{TOMCAT_PORT}/am/json/health/ready',
-                   sleep=0.25)
+        wait_until(probe, TOMCAT_READY_TIMEOUT, f'{self.name} http://{self.ip}:{TOMCAT_PORT}/am/json/health/ready '
+                   f'(the reason is in {self.tomcat}/logs/localhost.*.log; `lab/up --reset` starts from the '
+                   'initial state)', sleep=0.25)
 
     # -- teardown
 
@@ -519,9 +642,16 @@ def tail(path, lines=15):
 class Lab:
     def __init__(self):
         self.dir = Path(os.environ.get('LAB_DIR') or REPO / 'build' / 'lab').absolute()
+        sites = os.environ.get('LAB_AM_SITES', '2')
+        if not sites.isdigit() or not 1 <= int(sites) <= MAX_SITES:
+            raise LabError(f'LAB_AM_SITES must be a number from 1 to {MAX_SITES}, not {sites!r}')
         count = os.environ.get('LAB_AM_NODES', '3')
         if not count.isdigit() or not 1 <= int(count) <= MAX_NODES:
-            raise LabError(f'LAB_AM_NODES must be a number from 1 to {MAX_NODES}, not {count!r}')
+            raise LabError(f'LAB_AM_NODES (nodes per site) must be a number from 1 to {MAX_NODES}, not {count!r}')
+        check = os.environ.get('LAB_AM_CONFIG_CHECK', '0')
+        if check not in ('0', '1'):
+            raise LabError(f'LAB_AM_CONFIG_CHECK must be 0 or 1, not {check!r}')
+        self.config_check = check == '1'
         self.pids = self.dir / 'pids'
         self.ssh_dir = self.dir / 'ssh'
         self.client_key = self.ssh_dir / 'id_ed25519'
@@ -535,7 +665,19 @@ class Lab:
         self.haproxy_pidfile = self.pids / 'haproxy.pid'
         self.inventory = self.dir / 'inventory.yml'
         self.marker = self.dir / '.idmlab'
-        self.nodes = [Node(self, i) for i in range(1, int(count) + 1)]
+        self.ldap_dir = self.dir / 'ldap'
+        self.slapd_d = self.ldap_dir / 'slapd.d'
+        self.ldap_data = self.ldap_dir / 'data'
+        self.ldap_password = self.ldap_dir / 'admin.pw'
+        self.ldapi_socket = self.ldap_dir / 'ldapi'
+        self.slapd_log = self.ldap_dir / 'slapd.log'
+        self.slapd_pidfile = self.pids / 'slapd.pid'
+        self.amupgrade_home = self.dir / 'amupgrade'
+        self.sites = [Site(self, s) for s in range(1, int(sites) + 1)]
+        self.nodes = []
+        for site in self.sites:
+            site.nodes = [Node(self, (site.index - 1) * int(count) + i, site) for i in range(1, int(count) + 1)]
+            self.nodes += site.nodes
         machine = os.uname().machine
         self.jdk_home = Path('/usr/lib/jvm') / f'java-17-openjdk-{DEBIAN_ARCH.get(machine, machine)}'
         if not self.jdk_home.exists() and shutil.which('javac'):
@@ -546,8 +688,12 @@ class Lab:
             raise LabError(f'LAB_DIR {self.dir} is too long for ssh ControlPath sockets under {self.cp_dir} '
                            '(at most 45 characters for <lab dir>/cp)')
 
-    def war(self, version):
-        return self.wars_dir / f'am-{version}.war'
+    def war(self, build):
+        return self.wars_dir / f'am-{build}.war'
+
+    @property
+    def ldapi_uri(self):
+        return 'ldapi://' + urllib.parse.quote(str(self.ldapi_socket), safe='')
 
     @contextlib.contextmanager
     def locked(self):
@@ -567,7 +713,7 @@ class Lab:
         names += [p.name[len('sshd-'):-len('.pid')] for p in self.pids.glob('sshd-am*.pid')]
         names += [p.name[len('tomcat-'):-len('.pid')] for p in self.pids.glob('tomcat-am*.pid')]
         for name in names:
-            m = re.fullmatch(rf'(?:{NS_PREFIX})?am(\d)', name)
+            m = re.fullmatch(rf'(?:{NS_PREFIX})?am(\d+)', name)
             if m and int(m.group(1)) >= 1:
                 indexes.add(int(m.group(1)))
         return [Node(self, i) for i in sorted(indexes)]
@@ -613,8 +759,27 @@ class Lab:
             '',
         ])
 
+    def render_lab_settings(self):
+        return ('# Written by lab/up (lab/labctl.py); read by the stand-in AM on every readiness check.\n'
+                f'# config.version.check: ready only on a configuration of the war\'s major.minor '
+                f'(LAB_AM_CONFIG_CHECK=1).\n'
+                f'config.version.check={"true" if self.config_check else "false"}\n')
+
     def render_haproxy_cfg(self):
-        servers = '\n'.join(f'    server {n.name} {n.ip}:{TOMCAT_PORT} check' for n in self.nodes)
+        backends = []
+        for site in self.sites:
+            servers = [f'    server {n.name} {n.ip}:{TOMCAT_PORT} check' for n in site.nodes]
+            # The other sites' servers, under the same names: used when every server above is out.
+            servers += [f'    server {n.name} {n.ip}:{TOMCAT_PORT} check backup'
+                        for other in self.sites if other is not site for n in other.nodes]
+            backends.append(f'''backend {site.backend}
+    balance roundrobin
+    option allbackups
+    option httpchk GET /am/json/health/ready
+    http-check expect status 200
+    default-server inter 500 fall 2 rise 2
+''' + '\n'.join(servers) + '\n')
+        spread = (f'    use_backend am_site%[rand({len(self.sites)}),add(1)]\n' if len(self.sites) > 1 else '')
         return f'''# Generated by lab/labctl.py; rewritten by lab/up. No log target: the lab has no syslog.
 global
     stats socket {self.admin_sock} mode 600 level admin
@@ -634,17 +799,13 @@ defaults
     retries 3
     option redispatch
 
+# Every request goes to one site's backend at random; a backend whose own servers are all out
+# (drained, down) sends its share to its backup servers, the other sites' nodes.
 frontend am_front
     bind {FRONTEND[0]}:{FRONTEND[1]}
-    default_backend {BACKEND}
+{spread}    default_backend {self.sites[0].backend}
 
-backend {BACKEND}
-    balance roundrobin
-    option httpchk GET /am/json/health/ready
-    http-check expect status 200
-    default-server inter 500 fall 2 rise 2
-{servers}
-'''
+''' + '\n'.join(backends)
 
     def render_inventory(self):
         q = json.dumps   # JSON strings are YAML strings
@@ -658,31 +819,46 @@ backend {BACKEND}
             '    localhost:',
             '      ansible_connection: local',
             f'      ansible_python_interpreter: {q(str(REPO / ".venv" / "bin" / "python"))}',
+            '  vars:',
+            f'    am_war_dir: {q(str(self.wars_dir))}',
+            '    am_wars:',
+            f'      from: {q(str(self.war(INITIAL_VERSION)))}',
+            f'      to: {q(str(self.war("8.1.0")))}',
+            f'      faulty: {q(str(self.war("8.1.0-neverready")))}',
+            f'    am_ldap_uri: {q(f"ldap://127.0.0.1:{LDAP_PORT}")}',
+            f'    am_ldap_node_uri: {q(f"ldap://{HOST_IP}:{LDAP_PORT}")}',
+            f'    am_ldap_ldapi_uri: {q(self.ldapi_uri)}',
+            f'    am_ldap_base_dn: {q(LDAP_SUFFIX)}',
+            f'    am_ldap_bind_dn: {q(LDAP_ADMIN_DN)}',
+            f'    am_ldap_bind_password_file: {q(str(self.ldap_password))}',
+        ]
+        if self.amupgrade_installed():
+            lines.append(f'    am_amupgrade_home: {q(str(self.amupgrade_home))}')
+        lines += [
             '  children:',
             '    am:',
+            '      vars:',
+            '        ansible_python_interpreter: /usr/bin/python3',
+            '        lb_backend: haproxy',
+            f'        lb_haproxy_socket: {q(str(self.admin_sock))}',
+            f'        am_catalina_base: {q(str(CATALINA_BASE))}',
+            f'        am_config_dir: {q(str(CONFIG_MOUNT))}',
             '      children:',
-            f'        {BACKEND}:',
-            '          hosts:',
         ]
-        for n in self.nodes:
-            lines += [
-                f'            {n.name}:',
-                f'              ansible_host: {q(n.ip)}',
-                '              ansible_user: root',
-                f'              ansible_ssh_private_key_file: {q(str(self.client_key))}',
-                f'              ansible_ssh_common_args: {q(common_args)}',
-                f'              lb_member: {n.name}',
-            ]
-        lines += [
-            '          vars:',
-            '            ansible_python_interpreter: /usr/bin/python3',
-            '            lb_backend: haproxy',
-            f'            lb_pool: {BACKEND}',
-            f'            lb_haproxy_socket: {q(str(self.admin_sock))}',
-            f'            am_catalina_base: {q(str(CATALINA_BASE))}',
-            f'            am_war_dir: {q(str(self.wars_dir))}',
-            '',
-        ]
+        for site in self.sites:
+            lines += [f'        {site.backend}:', '          hosts:']
+            for n in site.nodes:
+                lines += [
+                    f'            {n.name}:',
+                    f'              ansible_host: {q(n.ip)}',
+                    '              ansible_user: root',
+                    f'              ansible_ssh_private_key_file: {q(str(self.client_key))}',
+                    f'              ansible_ssh_common_args: {q(common_args)}',
+                    f'              lb_pool: {site.backend}',
+                    f'              lb_member: {n.name}',
+                    f'              am_site: {site.name}',
+                ]
+        lines.append('')
         return '\n'.join(lines)
 
     # -- packages
@@ -713,11 +889,11 @@ backend {BACKEND}
     def build_wars(self):
         sources = sorted(p for p in STANDIN_SRC.rglob('*') if p.is_file())
         # Bump WAR_LAYOUT when this function changes what goes into a war.
-        digest = hashlib.sha256(json.dumps([WAR_LAYOUT, VERSIONS], sort_keys=True).encode())
+        digest = hashlib.sha256(json.dumps([WAR_LAYOUT, BUILDS, WIZARD_JARS], sort_keys=True).encode())
         for path in sources:
             digest.update(str(path.relative_to(STANDIN_SRC)).encode() + b'\0' + path.read_bytes())
         stamp = self.build_dir / 'stamp'
-        wars = [self.war(v) for v in VERSIONS]
+        wars = [self.war(b) for b in BUILDS]
         if stamp.exists() and stamp.read_text() == digest.hexdigest() and all(w.exists() for w in wars):
             return False
         shutil.rmtree(self.build_dir, ignore_errors=True)
@@ -726,19 +902,38 @@ backend {BACKEND}
         java_files = [str(p) for p in sources if p.suffix == '.java']
         run([str(self.jdk_bin / 'javac'), '--release', '17', '-encoding', 'UTF-8', '-Xlint:all', '-Werror',
              '-cp', str(CATALINA_HOME / 'lib' / 'servlet-api.jar'), '-d', str(classes), *java_files])
+        # The click servlet goes into click-nodeps-2.3.0.jar, not WEB-INF/classes: removing the
+        # wizard's jars and its servlet, as the AM 8.1 runbook says, must leave a working webapp.
+        jars = self.build_dir / 'lib'
+        jars.mkdir()
+        for name, (title, version) in WIZARD_JARS.items():
+            content = self.build_dir / f'jar-{title}'
+            content.mkdir()
+            if name == CLICK_JAR:
+                shutil.move(classes / CLICK_PACKAGE, content / CLICK_PACKAGE)
+                (classes / CLICK_PACKAGE).parent.rmdir()          # org/apache, org: empty now
+                (classes / CLICK_PACKAGE).parent.parent.rmdir()
+            (content / 'README.idmops-lab.txt').write_text(
+                f'Stand-in for {name} of the AM upgrade wizard, built by the idmops lab.\n'
+                'Not the real library: it only has to be there, and to be removable.\n')
+            manifest = self.build_dir / f'MANIFEST-{title}.MF'
+            manifest.write_text(f'Implementation-Title: {title} (idmops lab stand-in)\nImplementation-Version: {version}\n')
+            run([str(self.jdk_bin / 'jar'), '--create', '--file', str(jars / name), '--manifest', str(manifest),
+                 '-C', str(content), '.'])
         self.wars_dir.mkdir(parents=True, exist_ok=True)
-        for version, meta in VERSIONS.items():
-            root = self.build_dir / f'war-{version}'
+        for build, meta in BUILDS.items():
+            root = self.build_dir / f'war-{build}'
             shutil.copytree(STANDIN_SRC / 'webapp', root)
             shutil.copytree(classes, root / 'WEB-INF' / 'classes')
+            shutil.copytree(jars, root / 'WEB-INF' / 'lib')
             (root / 'WEB-INF' / 'classes' / 'am-version.properties').write_text(
-                f'version={version}\nrevision={meta["revision"]}\ndate={meta["date"]}\n')
-            manifest = self.build_dir / f'MANIFEST-{version}.MF'
-            manifest.write_text(f'Implementation-Title: Stand-in AM (idmops lab)\nImplementation-Version: {version}\n')
-            tmp = self.wars_dir / f'.am-{version}.war.tmp'
+                ''.join(f'{k}={v}\n' for k, v in meta.items()))
+            manifest = self.build_dir / f'MANIFEST-{build}.MF'
+            manifest.write_text(f'Implementation-Title: Stand-in AM (idmops lab)\nImplementation-Version: {meta["version"]}\n')
+            tmp = self.wars_dir / f'.am-{build}.war.tmp'
             run([str(self.jdk_bin / 'jar'), '--create', '--file', str(tmp), '--manifest', str(manifest),
                  '-C', str(root), '.'])
-            os.replace(tmp, self.war(version))
+            os.replace(tmp, self.war(build))
         stamp.write_text(digest.hexdigest())
         return True
 
@@ -771,17 +966,22 @@ backend {BACKEND}
         return True
 
     def show_stat(self):
-        """{server: (status, check_status)} of the backend, from the admin socket."""
+        """{'backend/server': (status, check_status)} of the sites' backends, from the admin socket."""
         lines = self.haproxy_command('show stat').splitlines()
         if not lines or not lines[0].startswith('# '):
             raise OSError(f'unexpected answer to show stat: {lines[:1]}')
         header = lines[0][2:].split(',')
+        backends = {site.backend for site in self.sites}
         result = {}
         for line in lines[1:]:
             row = dict(zip(header, line.split(',')))
-            if row.get('pxname') == BACKEND and row.get('svname') not in ('FRONTEND', 'BACKEND'):
-                result[row['svname']] = (row.get('status', ''), row.get('check_status', ''))
+            if row.get('pxname') in backends and row.get('svname') not in ('FRONTEND', 'BACKEND'):
+                result[f'{row["pxname"]}/{row["svname"]}'] = (row.get('status', ''), row.get('check_status', ''))
         return result
+
+    def haproxy_servers(self):
+        """Every 'backend/server' the configuration has: each site's backend lists every node."""
+        return [f'{site.backend}/{n.name}' for site in self.sites for n in self.nodes]
 
     def haproxy_command(self, command):
         """One runtime API command over the admin socket; returns the answer."""
@@ -795,7 +995,7 @@ backend {BACKEND}
         return reply.decode(errors='replace').strip()
 
     def wait_haproxy_up(self):
-        expected = {n.name for n in self.nodes}
+        expected = set(self.haproxy_servers())
 
         def probe():
             try:
@@ -811,7 +1011,8 @@ backend {BACKEND}
             all_up = set(stat) == expected and all(s == 'UP' and c.lstrip('* ').startswith('L7OK')
                                                    for s, c in stat.values())
             return all_up, {k: f'{s} ({c})' for k, (s, c) in sorted(stat.items())}
-        wait_until(probe, HAPROXY_UP_TIMEOUT, f'all servers of backend {BACKEND} UP in HAProxy', sleep=0.2)
+        wait_until(probe, HAPROXY_UP_TIMEOUT,
+                   f'all servers of backends {", ".join(s.backend for s in self.sites)} UP in HAProxy', sleep=0.2)
 
     # -- ssh multiplexing left by ansible
 
@@ -833,6 +1034,156 @@ backend {BACKEND}
         for sock in self.cp_dir.iterdir():
             sock.unlink(missing_ok=True)
 
+    # -- OpenLDAP slapd: the identity store, on the host
+
+    def slapd_pid(self):
+        pid = read_pid(self.slapd_pidfile)
+        if alive(pid) and os.path.realpath(f'/proc/{pid}/exe') == str(SLAPD) and str(self.slapd_d) in cmdline(pid):
+            return pid
+        return None
+
+    def render_slapd_config(self, password_hash):
+        schemas = ''.join(f'include: file://{LDAP_SCHEMA_DIR / name}.ldif\n' for name in LDAP_SCHEMAS)
+        root = f'dn.exact={LDAP_PEERCRED_ROOT}'
+        return f'''# Generated by lab/labctl.py: slapadd -n0 -F slapd.d -l config.ldif
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+
+dn: cn=module{{0}},cn=config
+objectClass: olcModuleList
+cn: module{{0}}
+olcModulePath: /usr/lib/ldap
+olcModuleLoad: back_mdb
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+{schemas}
+dn: olcDatabase={{-1}}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {{-1}}frontend
+olcAccess: {{0}}to * by {root} manage by * break
+olcAccess: {{1}}to dn.exact="" by * read
+olcAccess: {{2}}to dn.base="cn=Subschema" by * read
+
+dn: olcDatabase={{0}}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {{0}}config
+olcAccess: {{0}}to * by {root} manage by * none
+
+dn: olcDatabase={{1}}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {{1}}mdb
+olcSuffix: {LDAP_SUFFIX}
+olcRootDN: {LDAP_ADMIN_DN}
+olcRootPW: {password_hash}
+olcDbDirectory: {self.ldap_data}
+olcDbMaxSize: 67108864
+olcDbIndex: objectClass eq
+olcDbIndex: uid eq
+olcAccess: {{0}}to attrs=userPassword by self write by anonymous auth by * none
+olcAccess: {{1}}to * by {root} manage by users read by * none
+'''
+
+    def render_ldap_data(self):
+        entries = [f'''dn: {LDAP_SUFFIX}
+objectClass: dcObject
+objectClass: organization
+o: Example
+dc: example
+''', f'''dn: ou=people,{LDAP_SUFFIX}
+objectClass: organizationalUnit
+ou: people
+''']
+        for uid, given, surname in LDAP_USERS:
+            entries.append(f'''dn: uid={uid},ou=people,{LDAP_SUFFIX}
+objectClass: inetOrgPerson
+uid: {uid}
+cn: {given} {surname}
+givenName: {given}
+sn: {surname}
+mail: {uid}@example.com
+''')
+        return '\n'.join(entries)
+
+    def reset_ldap(self):
+        """The initial directory: cn=config (core, cosine, inetorgperson, nis) and dc=example,dc=com
+        with a few users, loaded offline with slapadd. The admin password file is kept once made."""
+        self.ldap_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.ldap_dir, 0o700)
+        if not self.ldap_password.exists():
+            write_atomic(self.ldap_password, secrets.token_urlsafe(24), mode=0o600)   # no newline: ldap -y reads it all
+        password_hash = run(['slappasswd', '-T', str(self.ldap_password)]).stdout.strip()
+        for d in (self.slapd_d, self.ldap_data):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(mode=0o700)
+        config, data = self.ldap_dir / 'config.ldif', self.ldap_dir / 'data.ldif'
+        write_atomic(config, self.render_slapd_config(password_hash), mode=0o600)
+        write_atomic(data, self.render_ldap_data())
+        run(['slapadd', '-q', '-n0', '-F', str(self.slapd_d), '-l', str(config)])
+        run(['slapadd', '-q', '-n1', '-F', str(self.slapd_d), '-l', str(data)])
+
+    def start_slapd(self, reset):
+        """Keeps a running slapd unless reset; a slapd that was not running starts from the initial directory."""
+        pid = self.slapd_pid()
+        if pid and not reset:
+            return False
+        if pid:
+            stop_pid(pid, 'slapd')
+        self.slapd_pidfile.unlink(missing_ok=True)
+        for host in ('127.0.0.1', HOST_IP):
+            if tcp_open(host, LDAP_PORT, timeout=0.3):
+                raise LabError(f'{host}:{LDAP_PORT} is already in use by another process; the lab slapd needs it')
+        self.reset_ldap()
+        self.ldapi_socket.unlink(missing_ok=True)
+        urls = f'ldap://127.0.0.1:{LDAP_PORT}/ ldap://{HOST_IP}:{LDAP_PORT}/ {self.ldapi_uri}'
+        # -d keeps slapd in the foreground (its PID is ours to record) and logs to the file.
+        with open(self.slapd_log, 'ab') as out:
+            process = subprocess.Popen([str(SLAPD), '-F', str(self.slapd_d), '-h', urls, '-d', 'stats'],
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                       start_new_session=True, cwd='/')
+        write_atomic(self.slapd_pidfile, f'{process.pid}\n')
+
+        def listening():
+            if process.poll() is not None:
+                raise LabError(f'slapd exited with {process.returncode}; see {self.slapd_log}:\n{tail(self.slapd_log)}')
+            ready = self.ldapi_socket.is_socket() and all(tcp_open(h, LDAP_PORT) for h in ('127.0.0.1', HOST_IP))
+            return ready, f'{urls} not all accepting connections'
+        wait_until(listening, SLAPD_START_TIMEOUT, f'slapd on {urls}', sleep=0.05)
+        return True
+
+    def ldap_schemas(self):
+        """Names of the schema entries under cn=schema,cn=config, over ldapi as root; None if unreachable."""
+        result = run(['ldapsearch', '-LLL', '-Q', '-o', 'ldif-wrap=no', '-Y', 'EXTERNAL', '-H', self.ldapi_uri,
+                      '-b', 'cn=schema,cn=config', '-s', 'one', '(objectClass=olcSchemaConfig)', 'cn'],
+                     check=False, timeout=10)
+        if result.returncode != 0:
+            return None
+        return [re.sub(r'^\{\d+\}', '', line[4:]) for line in result.stdout.splitlines() if line.startswith('cn: ')]
+
+    # -- amupgrade (tests/simulators/amupgrade.py, written elsewhere) on the nodes
+
+    def amupgrade_installed(self):
+        return os.access(self.amupgrade_home / 'amupgrade', os.X_OK)
+
+    def install_amupgrade(self):
+        """Runs the simulator's install mode into amupgrade/ when the simulator exists and changed.
+        Returns what happened, for the log and for status."""
+        if not AMUPGRADE_SIMULATOR.exists():
+            return f'not installed: {AMUPGRADE_SIMULATOR.relative_to(REPO)} does not exist yet'
+        copy = self.amupgrade_home / 'lib' / 'amupgrade_sim.py'
+        if self.amupgrade_installed() and copy.exists() and copy.read_bytes() == AMUPGRADE_SIMULATOR.read_bytes():
+            return None
+        run([sys.executable, str(AMUPGRADE_SIMULATOR), '--install-home', str(self.amupgrade_home),
+             '--python', '/usr/bin/python3'])
+        if not self.amupgrade_installed():
+            raise LabError(f'{AMUPGRADE_SIMULATOR} --install-home left no executable {self.amupgrade_home}/amupgrade')
+        return f'installed amupgrade (simulator) in {self.amupgrade_home}'
+
     # -- commands
 
     def up(self, reset):
@@ -848,13 +1199,18 @@ backend {BACKEND}
             os.chmod(self.cp_dir, 0o700)
 
             if self.build_wars():
-                log(f'built {", ".join(str(self.war(v)) for v in VERSIONS)}')
+                log(f'built {", ".join(str(self.war(b)) for b in BUILDS)}')
 
             configured = {n.name for n in self.nodes}
             extra = [n for n in self.existing_nodes() if n.name not in configured]
             if extra:
-                log(f'removing nodes beyond LAB_AM_NODES={len(self.nodes)}: {" ".join(n.name for n in extra)}')
-                parallel(Node.teardown, extra)
+                log(f'removing nodes beyond LAB_AM_SITES={len(self.sites)} x LAB_AM_NODES={len(self.sites[0].nodes)}: '
+                    f'{" ".join(n.name for n in extra)}')
+            # A node whose sshd was started without the site configuration mount starts again.
+            stale = [n for n in self.nodes if n.sshd_pid() and not n.has_site_mount(n.sshd_pid())]
+            if stale:
+                log(f'restarting nodes whose {CONFIG_MOUNT} is not their site\'s: {" ".join(n.name for n in stale)}')
+            parallel(Node.teardown, extra + stale)
 
             for node in self.nodes:
                 node.create_netns()
@@ -866,22 +1222,32 @@ backend {BACKEND}
                 run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'idmlab client', '-f', str(self.client_key)])
             write_if_changed(self.authorized_keys, (self.ssh_dir / 'id_ed25519.pub').read_text(), mode=0o600)
 
-            # A node is fresh when nothing of it runs: it starts again from the initial state.
+            # A node is fresh when nothing of it runs: it starts again from the initial state; so
+            # does the configuration of a site none of whose nodes runs.
             fresh = {n.name: reset or not (n.sshd_pid() or n.tomcat_pid()) for n in self.nodes}
             if reset:
                 parallel(Node.stop_tomcat, self.nodes)
+            for site in self.sites:
+                if all(fresh[n.name] for n in site.nodes) or not site.version_file.exists():
+                    site.reset_config()
             parallel(lambda n: n.write_files(fresh[n.name]), self.nodes)
             parallel(Node.start_sshd, self.nodes)
 
             to_start = [n for n in self.nodes if not n.tomcat_pid()]
             parallel(Node.start_tomcat, to_start)
+            # While the JVMs start: the identity store and amupgrade.
+            if self.start_slapd(reset):
+                log(f'slapd started: ldap://127.0.0.1:{LDAP_PORT} ldap://{HOST_IP}:{LDAP_PORT} {self.ldapi_uri}')
+            note = self.install_amupgrade()
+            if note:
+                log(note)
             parallel(Node.wait_ready, self.nodes)
 
             if self.start_haproxy(self.render_haproxy_cfg()):
                 log(f'HAProxy started, frontend http://{FRONTEND[0]}:{FRONTEND[1]}')
             elif reset:
-                for node in self.nodes:
-                    self.haproxy_command(f'set server {BACKEND}/{node.name} state ready')
+                for server in self.haproxy_servers():
+                    self.haproxy_command(f'set server {server} state ready')
             self.wait_haproxy_up()
 
             write_atomic(self.inventory, self.render_inventory())
@@ -902,6 +1268,10 @@ backend {BACKEND}
             with contextlib.suppress(FileNotFoundError):
                 self.admin_sock.unlink()
             parallel(Node.teardown, self.existing_nodes())
+            pid = self.slapd_pid()
+            if pid:
+                stop_pid(pid, 'slapd')
+            self.slapd_pidfile.unlink(missing_ok=True)
             if self.bridge_exists():
                 run(['ip', 'link', 'del', BRIDGE])
         if purge and self.marker.exists():
@@ -911,15 +1281,21 @@ backend {BACKEND}
 
     def status(self, as_json):
         problems = []
-        report = {'lab_dir': str(self.dir), 'bridge': None, 'nodes': {}, 'haproxy': None}
+        report = {'lab_dir': str(self.dir), 'bridge': None, 'sites': {}, 'nodes': {}, 'haproxy': None,
+                  'ldap': None, 'amupgrade': None, 'config_version_check': self.config_check}
         if self.bridge_exists():
             report['bridge'] = {'name': BRIDGE, 'owner': self.bridge_owner()}
         else:
             problems.append(f'bridge {BRIDGE} missing')
+        for site in self.sites:
+            lock_pid, lock_alive = site.lock_holder()
+            report['sites'][site.name] = {
+                'backend': site.backend, 'nodes': [n.name for n in site.nodes], 'config_dir': str(site.config),
+                'config_version': site.config_version(), 'lock_pid': lock_pid, 'lock_alive': lock_alive}
         for node in self.nodes:
             ssh_pid, tomcat_pid = node.sshd_pid(), node.tomcat_pid()
             ready, observation = node.ready() if tomcat_pid else (False, 'not running')
-            entry = {'ip': node.ip, 'netns': node.netns_exists(), 'sshd_pid': ssh_pid,
+            entry = {'site': node.site.name, 'ip': node.ip, 'netns': node.netns_exists(), 'sshd_pid': ssh_pid,
                      'ssh_port_open': bool(ssh_pid) and tcp_open(node.ip, 22),
                      'tomcat_pid': tomcat_pid, 'ready': ready, 'ready_status': observation,
                      'version': node.version() if tomcat_pid else None}
@@ -940,34 +1316,67 @@ backend {BACKEND}
                 servers = {}
                 problems.append(f'HAProxy admin socket: {e}')
             report['haproxy'] = {'pid': pid, 'frontend': f'http://{FRONTEND[0]}:{FRONTEND[1]}', 'servers': servers}
-            for node in self.nodes:
-                state = servers.get(node.name, {}).get('status', 'missing')
+            for server in self.haproxy_servers():
+                state = servers.get(server, {}).get('status', 'missing')
                 if state != 'UP':
-                    problems.append(f'HAProxy {BACKEND}/{node.name}: {state}')
+                    problems.append(f'HAProxy {server}: {state}')
         else:
             problems.append('HAProxy not running')
+        pid = self.slapd_pid()
+        if pid:
+            schemas = self.ldap_schemas()
+            report['ldap'] = {'pid': pid, 'uris': [f'ldap://127.0.0.1:{LDAP_PORT}', f'ldap://{HOST_IP}:{LDAP_PORT}',
+                                                   self.ldapi_uri],
+                              'suffix': LDAP_SUFFIX, 'schemas': schemas}
+            if schemas is None:
+                problems.append(f'slapd: no answer over {self.ldapi_uri}')
+        else:
+            problems.append('slapd not running')
+        if self.amupgrade_installed():
+            report['amupgrade'] = {'home': str(self.amupgrade_home)}
+        else:
+            report['amupgrade'] = {'home': None, 'note': f'not installed: {AMUPGRADE_SIMULATOR.relative_to(REPO)} '
+                                   + ('exists, run lab/up' if AMUPGRADE_SIMULATOR.exists() else 'does not exist yet')}
         report['problems'] = problems
 
         if as_json:
             print(json.dumps(report, indent=2))
         else:
-            print(f'lab dir   {self.dir}')
-            print(f'bridge    {BRIDGE} {HOST_IP}/{PREFIX_LEN}: {"present" if report["bridge"] else "MISSING"}')
-            for name, e in report['nodes'].items():
-                print(f'{name:<9} {e["ip"]:<12} netns {"ok" if e["netns"] else "MISSING"}'
-                      f' | sshd {e["sshd_pid"] or "DOWN"}{"" if e["ssh_port_open"] else " (port 22 closed)"}'
-                      f' | tomcat {e["tomcat_pid"] or "DOWN"}'
-                      f' | ready {"yes" if e["ready"] else "NO (" + str(e["ready_status"]) + ")"}'
-                      f' | version {e["version"] or "-"}')
-            if report['haproxy']:
-                h = report['haproxy']
-                print(f'haproxy   pid {h["pid"]} {h["frontend"]} admin {self.admin_sock}')
-                for name, s in h['servers'].items():
-                    print(f'  {BACKEND}/{name:<6} {s["status"]} ({s["check"]})')
-            else:
-                print('haproxy   DOWN')
-            print('status    ' + ('ok' if not problems else 'PROBLEMS:\n  ' + '\n  '.join(problems)))
+            self.print_status(report)
         return 0 if not problems else 1
+
+    def print_status(self, report):
+        problems = report['problems']
+        print(f'lab dir   {self.dir}')
+        print(f'bridge    {BRIDGE} {HOST_IP}/{PREFIX_LEN}: {"present" if report["bridge"] else "MISSING"}')
+        for name, site in report['sites'].items():
+            lock = (f'{site["lock_pid"]} ({"running" if site["lock_alive"] else "stale"})'
+                    if site['lock_pid'] else 'none')
+            print(f'{name:<9} backend {site["backend"]}, nodes {" ".join(site["nodes"])}'
+                  f' | config {site["config_version"] or "-"} | .am.lock {lock}')
+        for name, e in report['nodes'].items():
+            print(f'{name:<9} {e["ip"]:<12} netns {"ok" if e["netns"] else "MISSING"}'
+                  f' | sshd {e["sshd_pid"] or "DOWN"}{"" if e["ssh_port_open"] else " (port 22 closed)"}'
+                  f' | tomcat {e["tomcat_pid"] or "DOWN"}'
+                  f' | ready {"yes" if e["ready"] else "NO (" + str(e["ready_status"]) + ")"}'
+                  f' | version {e["version"] or "-"}')
+        print(f'config    version check {"on" if report["config_version_check"] else "off"} (LAB_AM_CONFIG_CHECK)')
+        if report['haproxy']:
+            h = report['haproxy']
+            print(f'haproxy   pid {h["pid"]} {h["frontend"]} admin {self.admin_sock}')
+            for name, s in h['servers'].items():
+                print(f'  {name:<16} {s["status"]} ({s["check"]})')
+        else:
+            print('haproxy   DOWN')
+        if report['ldap']:
+            ldap = report['ldap']
+            schemas = ' '.join(ldap['schemas']) if ldap['schemas'] is not None else 'UNREACHABLE'
+            print(f'slapd     pid {ldap["pid"]} {" ".join(ldap["uris"])} | {ldap["suffix"]} | schemas {schemas}')
+        else:
+            print('slapd     DOWN')
+        amupgrade = report['amupgrade']
+        print(f'amupgrade {amupgrade["home"] or amupgrade["note"]}')
+        print('status    ' + ('ok' if not problems else 'PROBLEMS:\n  ' + '\n  '.join(problems)))
 
 
 def main():
@@ -975,13 +1384,15 @@ def main():
     commands = parser.add_subparsers(dest='command', required=True)
     up = commands.add_parser('up', help='bring the lab up (idempotent)')
     up.add_argument('--reset', action='store_true',
-                    help='back to the initial state: redeploy the 7.5.0 war, new keystore, servers ready')
+                    help='back to the initial state: 7.5.0 war, new keystore, initial site configuration and '
+                         'directory, servers ready')
     down = commands.add_parser('down', help='stop everything the lab started (idempotent)')
     down.add_argument('--purge', action='store_true', help='also delete the lab directory')
     status = commands.add_parser('status', help='show every component; non-zero exit if any is down')
     status.add_argument('--json', action='store_true')
     haproxy = commands.add_parser('haproxy', help="send one runtime API command to the lab's HAProxy")
-    haproxy.add_argument('words', nargs='+', metavar='WORD', help="e.g. show stat | set server am_site1/am1 state drain")
+    haproxy.add_argument('words', nargs='+', metavar='WORD',
+                         help="e.g. show stat | set server am_site1/am1 state drain")
     args = parser.parse_args()
     try:
         lab = Lab()

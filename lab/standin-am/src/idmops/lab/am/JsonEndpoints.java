@@ -8,12 +8,16 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.GeneralSecurityException;
 import java.security.Key;
 import java.security.KeyStore;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.regex.Matcher;
@@ -26,7 +30,10 @@ import java.util.regex.Pattern;
  *   <li>{@code serverinfo/version}: {@code {"version","revision","date"}} baked into the war.</li>
  *   <li>{@code health/live}: 200, empty body.</li>
  *   <li>{@code health/ready}: 200 only if the JCEKS keystore holds an AES-256 secret key with alias
- *       {@code directenctest} (AM will not start without it), else 503; empty body.</li>
+ *       {@code directenctest} (AM will not start without it) and the site's configuration
+ *       ({@link SiteConfig}) has this war's major.minor version (AM needs its configuration upgraded
+ *       first), else 503; empty body. The lab can turn the configuration check off per node with
+ *       {@code config.version.check=false} in {@code am.lab.settings} (default on).</li>
  *   <li>{@code lab/hold?seconds=N}: lab only, answers 200 after N seconds (0..600), to keep a
  *       request open through the load balancer.</li>
  * </ul>
@@ -42,30 +49,28 @@ public final class JsonEndpoints extends HttpServlet {
     private Path keystore;
     private Path storepassFile;
     private Path keypassFile;
+    private Path labSettings;
+    private SiteConfig config;
     private volatile String lastReadiness = "";
+    /** The last key check and the identity (inode, mtime, size) of the files it read. */
+    private volatile KeyCheck keyCheck;
+
+    private record KeyCheck(List<String> files, String reason) {
+    }
 
     @Override
     public void init() throws ServletException {
-        Properties build = new Properties();
-        try (InputStream in = getClass().getResourceAsStream("/am-version.properties")) {
-            if (in == null) {
-                throw new ServletException("WEB-INF/classes/am-version.properties is missing");
-            }
-            build.load(in);
-        } catch (IOException e) {
-            throw new ServletException(e);
-        }
         versionJson = String.format("{\"version\":\"%s\",\"revision\":\"%s\",\"date\":\"%s\"}",
-                build.getProperty("version"), build.getProperty("revision"), build.getProperty("date"));
+                Build.version(), Build.revision(), Build.date());
         keystore = Path.of(setting("am.keystore.file"));
         storepassFile = Path.of(setting("am.keystore.storepass.file"));
         keypassFile = Path.of(setting("am.keystore.keypass.file"));
+        labSettings = Path.of(setting("am.lab.settings"));
+        config = SiteConfig.of(getServletContext());
     }
 
-    /** A system property wins over the context-param of the same name. */
     private String setting(String name) {
-        String value = System.getProperty(name, getServletContext().getInitParameter(name));
-        return Objects.requireNonNull(value, name + " is not set");
+        return SiteConfig.setting(getServletContext(), name);
     }
 
     @Override
@@ -104,8 +109,73 @@ public final class JsonEndpoints extends HttpServlet {
         return reason.isEmpty();
     }
 
-    /** Empty when ready. The key password is the keypass file's when that exists, else the store's. */
+    /** Empty when ready. */
     private String notReadyReason() {
+        if (Build.neverReady()) {
+            return "this war never becomes ready (the lab's fault-injection build)";
+        }
+        String reason = keyMissingReason();
+        return reason.isEmpty() && configVersionCheck() ? configOutdatedReason() : reason;
+    }
+
+    /** AM runs only on a configuration of its own major.minor version: an older one needs upgrading. */
+    private String configOutdatedReason() {
+        try {
+            String version = config.version();
+            int[] have = SiteConfig.majorMinor(version);
+            int[] want = SiteConfig.majorMinor(Build.version());
+            if (have == null || want == null || have[0] != want[0] || have[1] != want[1]) {
+                return "configuration version " + version + " in " + config.versionFile() + " is not "
+                        + Build.version() + "'s; the configuration needs upgrading";
+            }
+            return "";
+        } catch (IOException e) {
+            return "configuration version unknown: " + e;
+        }
+    }
+
+    /** The lab's per-node switch: {@code config.version.check=false} in am.lab.settings; on by default. */
+    private boolean configVersionCheck() {
+        Properties settings = new Properties();
+        try (Reader in = Files.newBufferedReader(labSettings, StandardCharsets.UTF_8)) {
+            settings.load(in);
+        } catch (IOException e) {
+            return true;
+        }
+        return !"false".equalsIgnoreCase(settings.getProperty("config.version.check", "true").strip());
+    }
+
+    /**
+     * Empty when the key is there. Loading a JCEKS key is costly (JDK 17 protects it with 200000 PBE
+     * iterations) and HAProxy asks twice a second per backend: the answer is kept until one of the
+     * three files changes (another inode, mtime or size).
+     */
+    private String keyMissingReason() {
+        List<String> files = identity(keystore, storepassFile, keypassFile);
+        KeyCheck last = keyCheck;
+        if (last != null && last.files().equals(files)) {
+            return last.reason();
+        }
+        String reason = loadKeyReason();
+        keyCheck = new KeyCheck(files, reason);
+        return reason;
+    }
+
+    private static List<String> identity(Path... files) {
+        List<String> result = new ArrayList<>();
+        for (Path file : files) {
+            try {
+                BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+                result.add(a.fileKey() + " " + a.lastModifiedTime() + " " + a.size());
+            } catch (IOException e) {
+                result.add("absent");
+            }
+        }
+        return result;
+    }
+
+    /** The key password is the keypass file's when that exists, else the store's. */
+    private String loadKeyReason() {
         try {
             char[] storepass = firstLine(storepassFile);
             char[] keypass = Files.isRegularFile(keypassFile) ? firstLine(keypassFile) : storepass;
