@@ -1,7 +1,7 @@
 """The idmops.lifecycle test lab: ``up``, ``down`` and ``status`` (see docs/lab.md).
 
 AM nodes are network namespaces on a bridge, each with its own sshd, mount namespace (its own
-``/opt/am``, and its site's shared ``/opt/am/config``) and Tomcat running a stand-in AM webapp;
+``/opt/am``, and its site's shared ``/opt/am/site`` holding the configuration) and Tomcat running a stand-in AM webapp;
 the nodes form AM sites, one HAProxy backend per site, each site the other's backup. A real
 OpenLDAP slapd on the host is the identity store. Standard library only: this runs with
 /usr/bin/python3 on a bare Debian machine.
@@ -41,7 +41,10 @@ BRIDGE_MAC = '02:49:44:00:00:01'
 PREFIX_LEN = 24
 NS_PREFIX = 'idmlab-'
 NODE_MOUNT = Path('/opt/am')
-CONFIG_MOUNT = NODE_MOUNT / 'config'         # the site's shared AM configuration, in every node of the site
+# The site's directory, in every node of the site. The configuration is a directory inside it, not
+# the mount point itself, so that an upgrade can swap it by rename as on a real server.
+SITE_MOUNT = NODE_MOUNT / 'site'
+CONFIG_MOUNT = SITE_MOUNT / 'config'
 LAB_SETTINGS_NAME = 'lab.properties'         # /opt/am/lab.properties: switches the stand-in AM reads
 MAX_SITES = 4
 MAX_NODES = 9                                # per site
@@ -287,7 +290,7 @@ class Site:
         self.name = f'site{index}'
         self.backend = f'am_site{index}'
         self.dir = lab.dir / 'sites' / self.name
-        self.config = self.dir / 'config'             # /opt/am/config in every node of the site
+        self.config = self.dir / CONFIG_MOUNT.name    # /opt/am/site/config in every node of the site
         self.version_file = self.config / 'global' / 'version.json'
         self.lock_file = self.config / '.am.lock'
         self.nodes = []
@@ -303,14 +306,15 @@ class Site:
         return pid, alive(pid)
 
     def reset_config(self):
-        """The initial configuration (version INITIAL_VERSION). The directory itself stays: running
-        nodes have it bind-mounted, so only its content is replaced."""
-        self.config.mkdir(parents=True, exist_ok=True)
-        for child in self.config.iterdir():
+        """The initial configuration (version INITIAL_VERSION), and no upgrade backups or staging.
+        The site directory itself stays: running nodes have it bind-mounted."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for child in self.dir.iterdir():
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
             else:
                 child.unlink()
+        self.config.mkdir()
         for relative, document in self.render_config().items():
             path = self.config / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -412,11 +416,11 @@ class Node:
         return in_netns(pid, self.ns) if self.netns_exists() else True
 
     def has_site_mount(self, pid):
-        """True when /opt/am/config in the process's mount namespace is its site's configuration
+        """True when /opt/am/site in the process's mount namespace is its site's directory
         (not so for an sshd started by an older lab, or for a node that moved to another site)."""
         try:
-            mounted = os.stat(f'/proc/{pid}/root{CONFIG_MOUNT}')
-            config = os.stat(self.site.config)
+            mounted = os.stat(f'/proc/{pid}/root{SITE_MOUNT}')
+            config = os.stat(self.site.dir)
         except OSError:
             return False
         return (mounted.st_dev, mounted.st_ino) == (config.st_dev, config.st_ino)
@@ -450,7 +454,7 @@ class Node:
     def write_files(self, fresh):
         """Node configuration; when fresh (the node was down) also its initial AM state."""
         for d in (self.dir, self.am / 'security' / 'keystores', self.am / 'security' / 'secrets',
-                  self.am / CONFIG_MOUNT.name):
+                  self.am / SITE_MOUNT.name):
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.am / 'security' / 'secrets', 0o700)
         write_if_changed(self.lab_settings, self.lab.render_lab_settings())
@@ -542,7 +546,7 @@ class Node:
         NODE_MOUNT.mkdir(parents=True, exist_ok=True)
         script = (f'hostname {self.name}'
                   f' && mount --bind {shlex.quote(str(self.am))} {NODE_MOUNT}'
-                  f' && mount --bind {shlex.quote(str(self.site.config))} {CONFIG_MOUNT}'
+                  f' && mount --bind {shlex.quote(str(self.site.dir))} {SITE_MOUNT}'
                   f' && mount --bind {shlex.quote(str(self.hosts_file))} /etc/hosts'
                   f' && exec /usr/sbin/sshd -D -e -f {shlex.quote(str(self.sshd_config))}')
         with open(self.sshd_log, 'ab') as out:
@@ -648,7 +652,7 @@ class Lab:
         count = os.environ.get('LAB_AM_NODES', '3')
         if not count.isdigit() or not 1 <= int(count) <= MAX_NODES:
             raise LabError(f'LAB_AM_NODES (nodes per site) must be a number from 1 to {MAX_NODES}, not {count!r}')
-        check = os.environ.get('LAB_AM_CONFIG_CHECK', '0')
+        check = os.environ.get('LAB_AM_CONFIG_CHECK', '1')
         if check not in ('0', '1'):
             raise LabError(f'LAB_AM_CONFIG_CHECK must be 0 or 1, not {check!r}')
         self.config_check = check == '1'
@@ -1209,7 +1213,7 @@ mail: {uid}@example.com
             # A node whose sshd was started without the site configuration mount starts again.
             stale = [n for n in self.nodes if n.sshd_pid() and not n.has_site_mount(n.sshd_pid())]
             if stale:
-                log(f'restarting nodes whose {CONFIG_MOUNT} is not their site\'s: {" ".join(n.name for n in stale)}')
+                log(f'restarting nodes whose {SITE_MOUNT} is not their site\'s: {" ".join(n.name for n in stale)}')
             parallel(Node.teardown, extra + stale)
 
             for node in self.nodes:

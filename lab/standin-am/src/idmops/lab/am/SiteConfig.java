@@ -12,7 +12,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The AM configuration shared by the servers of a site ({@code am.config.dir}, {@code /opt/am/config}):
+ * The AM configuration shared by the servers of a site ({@code am.config.dir}, {@code /opt/am/site/config}):
  * an Amster-export-like tree whose version is {@code global/version.json} {@code {"version": "X.Y.Z"}},
  * and {@code .am.lock}, the PID of a running AM of the site.
  */
