@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Rolling-window benchmark of the AM site upgrade on the lab.
 
-For every node it sets the seconds the load balancer had the node out of the pool (sampled on
-HAProxy's runtime API by the load probe) next to the bare deploy+ready time the node itself
-spent (stop Tomcat, swap the war, start, ready: as `tomcat_war` measured it). The difference is
-what the orchestration costs per node (drain, SSH round trips, health-check rise). Also records
-client requests sent and failed through HAProxy and the playbook's wall time.
+Upgrades the lab's first site under the load probe. For every node it sets the seconds the load
+balancer had the node out of its pool (sampled on HAProxy's runtime API by the probe) next to
+the bare deploy+ready time the node itself spent (stop Tomcat, swap the war, start, ready,
+summed over every tomcat_war step as the module measured it). The difference is what the
+orchestration costs per node: the site leaves traffic as a whole, so a node also waits for the
+others, plus drain, SSH round trips, the configuration and schema steps, and the health-check
+rise. Also records client requests sent and failed, and the playbook's wall time.
 
 Results go to `<results>/am_site_roll.json` with the machine they were taken on.
 """
@@ -27,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import demo  # noqa: E402  pylint: disable=wrong-import-position  # the lab and probe plumbing is shared
 
+SITE = demo.SITES[0]
 ONELINE_RESULT = re.compile(r'^(?P<host>\S+) \| (?P<status>CHANGED|SUCCESS) => (?P<result>\{.*\})$', re.MULTILINE)
 
 
@@ -39,21 +42,18 @@ def machine():
             'python': platform.python_version(), 'ansible': versions}
 
 
-def roll(war, version):
-    """Run the playbook with one JSON result per line; return (rc, wall seconds, {host: deploy seconds})."""
+def roll(site):
+    """Upgrade one site with one JSON result per line; return (rc, wall seconds, {host: deploy seconds})."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.builtin.oneline')
-    command = [os.path.join(demo.ROOT, '.venv', 'bin', 'ansible-playbook'), '-i', demo.INVENTORY,
-               os.path.join(demo.ROOT, 'playbooks', 'am_site_upgrade.yml'),
-               '-e', 'am_site_upgrade_war=%s' % war, '-e', 'am_site_upgrade_version=%s' % version]
     started = time.monotonic()
-    result = subprocess.run(command, cwd=demo.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, check=False)
+    result = subprocess.run(demo.upgrade_command(site), cwd=demo.ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, check=False)
     wall = time.monotonic() - started
     deploys = {}
     for match in ONELINE_RESULT.finditer(result.stdout):
         module_result = json.loads(match['result'])
-        if 'deploy_seconds' in module_result and module_result.get('changed'):
-            deploys[match['host']] = module_result['deploy_seconds']
+        if module_result.get('deploy_seconds') is not None:
+            deploys[match['host']] = deploys.get(match['host'], 0.0) + module_result['deploy_seconds']
     if result.returncode:
         sys.stdout.write(result.stdout)
     return result.returncode, wall, deploys
@@ -72,7 +72,7 @@ def main():
         probe_out = os.path.join(demo.ROOT, 'build', 'bench-probe.json')
         probe = demo.start_probe(probe_out)
         try:
-            rc, wall, deploys = roll(os.path.join(demo.LAB_DIR, 'wars', 'am-%s.war' % demo.TO_VERSION), demo.TO_VERSION)
+            rc, wall, deploys = roll(SITE)
         finally:
             probe_result = demo.stop_probe(probe, probe_out)
     finally:
@@ -82,13 +82,14 @@ def main():
         raise SystemExit('bench: the playbook failed (exit %d)' % rc)
 
     per_node = {}
-    for name in sorted(nodes):
-        out_of_pool = probe_result['servers'][name]['out_of_pool_seconds']
+    for name in sorted(name for name, (_address, site) in nodes.items() if site == SITE):
+        out_of_pool = probe_result['backends'][SITE][name]['out_of_pool_seconds']
         deploy = deploys[name]
         per_node[name] = {'out_of_pool_seconds': round(out_of_pool, 3), 'deploy_ready_seconds': round(deploy, 3),
                           'orchestration_seconds': round(out_of_pool - deploy, 3)}
     record = {
         'benchmark': 'am_site_roll',
+        'site': SITE,
         'taken': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
         'machine': machine(),
         'nodes': per_node,

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make demo`: roll the lab's AM site to the next version under a steady client load.
+"""`make demo`: upgrade both of the lab's AM sites, 7.5.0 -> 8.1.0, under a steady client load.
 
 Brings the lab up (or back to its first version when it is already up), starts the load probe
-through HAProxy, runs playbooks/am_site_upgrade.yml, runs it a second time to show it changes
-nothing, and writes a report. Exits non-zero when a request failed, a node is not on the new
-version, or the second run changed something. Stops the lab again only when it started it.
+through HAProxy, runs playbooks/am_site_upgrade.yml for site 1 (its clients go to site 2), then
+for site 2, runs both a second time to show they change nothing, and writes a report. Exits
+non-zero when a request failed, a node is not on the new version, or a second run changed
+something. Stops the lab again only when it started it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ LAB_DIR = os.environ.get('LAB_DIR', os.path.join(ROOT, 'build', 'lab'))
 INVENTORY = os.path.join(LAB_DIR, 'inventory.yml')
 FRONTEND_URL = 'http://127.0.0.1:18080/am/json/serverinfo/version'
 ADMIN_SOCKET = os.path.join(LAB_DIR, 'haproxy', 'admin.sock')
-POOL = 'am_site1'
+SITES = ('am_site1', 'am_site2')
+SITE_VARS = os.path.join(ROOT, 'lab', 'site-upgrade-vars.yml')
 FROM_VERSION = '7.5.0'
 TO_VERSION = '8.1.0'
 PROBE_START_TIMEOUT = 30
@@ -43,12 +45,12 @@ def lab_is_up():
 
 
 def lab_nodes():
-    """Node name -> address of the pool's hosts, as Ansible reads the lab's inventory."""
+    """Node name -> (address, site) of every AM server, as Ansible reads the lab's inventory."""
     listing = subprocess.run([os.path.join(ROOT, '.venv', 'bin', 'ansible-inventory'), '-i', INVENTORY, '--list'],
                              stdout=subprocess.PIPE, check=True, text=True)
     inventory = json.loads(listing.stdout)
     hostvars = inventory['_meta']['hostvars']
-    return {name: hostvars[name]['ansible_host'] for name in inventory[POOL]['hosts']}
+    return {name: (hostvars[name]['ansible_host'], site) for site in SITES for name in inventory[site]['hosts']}
 
 
 def node_version(address):
@@ -64,7 +66,7 @@ def start_probe(out_path):
         os.unlink(ready_file)
     probe = subprocess.Popen([sys.executable, os.path.join(ROOT, 'lab', 'probe.py'), '--url', FRONTEND_URL,
                               '--out', out_path, '--ready-file', ready_file, '--haproxy-socket', ADMIN_SOCKET,
-                              '--backend', POOL, '--max-seconds', '1800'])
+                              '--backend', ','.join(SITES), '--max-seconds', '1800'])
     deadline = time.monotonic() + PROBE_START_TIMEOUT
     while not os.path.exists(ready_file):
         if probe.poll() is not None or time.monotonic() > deadline:
@@ -81,16 +83,20 @@ def stop_probe(probe, out_path):
         return json.load(handle)
 
 
-def run_playbook(war):
-    """Run the rolling playbook; return (exit code, {host: changed count}) and echo its output."""
-    command = [os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook'), '-i', INVENTORY,
-               os.path.join(ROOT, 'playbooks', 'am_site_upgrade.yml'),
-               '-e', 'am_site_upgrade_war=%s' % war, '-e', 'am_site_upgrade_version=%s' % TO_VERSION]
-    result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            check=False)
+def upgrade_command(site):
+    """ansible-playbook command line that upgrades one of the lab's sites."""
+    return [os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook'), '-i', INVENTORY,
+            os.path.join(ROOT, 'playbooks', 'am_site_upgrade.yml'),
+            '-e', '@' + SITE_VARS, '-e', 'am_site_upgrade_site=%s' % site]
+
+
+def run_playbook(site):
+    """Upgrade one site; return (exit code, {host: changed count}, output) and echo the output."""
+    result = subprocess.run(upgrade_command(site), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, check=False)
     sys.stdout.write(result.stdout)
     changed = {match['host']: int(match['changed']) for match in RECAP_LINE.finditer(result.stdout)}
-    return result.returncode, changed
+    return result.returncode, changed, result.stdout
 
 
 def main():
@@ -103,29 +109,37 @@ def main():
     try:
         lab('up', '--reset')
         nodes = lab_nodes()
-        before = {name: node_version(address) for name, address in nodes.items()}
-        war = os.path.join(LAB_DIR, 'wars', 'am-%s.war' % TO_VERSION)
+        before = {name: node_version(address) for name, (address, _site) in nodes.items()}
 
         probe_out = os.path.join(os.path.dirname(args.report), 'demo-probe.json')
         probe = start_probe(probe_out)
         wall_started = time.monotonic()
+        first_rc = 0
         try:
-            first_rc = run_playbook(war)[0]
+            for site in SITES:
+                first_rc = run_playbook(site)[0]
+                if first_rc:
+                    break
         finally:
             wall_seconds = time.monotonic() - wall_started
             probe_result = stop_probe(probe, probe_out)
-        after = {name: node_version(address) for name, address in nodes.items()}
-        second_rc, second_changed = run_playbook(war)
+        after = {name: node_version(address) for name, (address, _site) in nodes.items()}
+        second_rc, second_changed = 0, {}
+        for site in SITES:
+            rc, changed, _output = run_playbook(site)
+            second_rc = second_rc or rc
+            second_changed.update(changed)
     finally:
         if started_lab:
             lab('down')
 
-    servers = probe_result.get('servers', {})
+    # A server is out of its own site's pool; as a backup of the other site it is never drained.
+    backends = probe_result['backends']
     report = {
         'from_version': FROM_VERSION,
         'to_version': TO_VERSION,
         'nodes': {name: {'version_before': before[name], 'version_after': after[name],
-                         'out_of_pool_seconds': round(servers.get(name, {}).get('out_of_pool_seconds', 0.0), 3)}
+                         'out_of_pool_seconds': round(backends[nodes[name][1]][name]['out_of_pool_seconds'], 3)}
                   for name in sorted(nodes)},
         'requests_total': probe_result['requests_total'],
         'requests_failed': probe_result['requests_failed'],
@@ -139,7 +153,7 @@ def main():
         json.dump(report, handle, indent=2, sort_keys=True)
         handle.write('\n')
 
-    print('\nDemo: AM site %s -> %s under load' % (FROM_VERSION, TO_VERSION))
+    print('\nDemo: AM sites %s, %s -> %s under load' % (', '.join(SITES), FROM_VERSION, TO_VERSION))
     for name, node in report['nodes'].items():
         print('  %-6s %s -> %s   out of pool %.1f s'
               % (name, node['version_before'], node['version_after'], node['out_of_pool_seconds']))
