@@ -14,22 +14,12 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 collection_root="$(cd "$here/../../../.." && pwd -P)"
+# shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
+source "$here/../setup_shell_lib/lib.sh"
 
-if ! command -v ansible-playbook >/dev/null 2>&1; then
-    PATH="$collection_root/.venv/bin:$PATH"
-fi
-playbook_bin="$(command -v ansible-playbook)"
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(dirname "$playbook_bin")/python}"
-[[ -x "$python" ]] || python="$(command -v python3)"
-
-if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
-    if [[ "$(basename "$(dirname "$(dirname "$collection_root")")")" == ansible_collections ]]; then
-        ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$collection_root")")")"
-    else
-        ANSIBLE_COLLECTIONS_PATH="$collection_root/build/collections"
-    fi
-fi
-export ANSIBLE_COLLECTIONS_PATH
+playbook_bin="$(playbook_command)"
+python="$(python_command "$playbook_bin")"
+export_collections_path
 
 # The simulator: next to this target in a checkout, else in the collection ansible-test installed.
 simulator=""
@@ -44,35 +34,14 @@ node_python=/usr/bin/python3
 [[ -x "$node_python" ]] || node_python="$python"
 
 work="$(mktemp -d /tmp/am_config_upgrade_it.XXXXXX)"
-stub_pid=""
-sleeper_pid=""
-
-stop_pid() {
-    local pid="$1"
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local rc=$?
-    stop_pid "$stub_pid"
-    stop_pid "$sleeper_pid"
-    if [[ -z "${KEEP_AM_CONFIG_UPGRADE_IT:-}" ]]; then rm -rf "$work"; else echo "kept $work" >&2; fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+remove_on_exit "$work" KEEP_AM_CONFIG_UPGRADE_IT
 
 "$python" "$simulator" --install-home "$work/amupgrade" --python "$node_python"
 
 # A process that stays alive while the playbook runs: its PID in .am.lock means "AM is running".
 sleep 900 &
 sleeper_pid=$!
+on_exit stop_pid "$sleeper_pid" 5
 # A PID that is certainly dead: a finished child's.
 sh -c 'exit 0' &
 dead_pid=$!
@@ -80,6 +49,7 @@ wait "$dead_pid"
 
 "$python" "$here/files/am_stub.py" "$work/stub.port" >"$work/stub.log" 2>&1 &
 stub_pid=$!
+on_exit stop_pid "$stub_pid" 5
 for _ in $(seq 1 100); do
     [[ -s "$work/stub.port" ]] && break
     kill -0 "$stub_pid" 2>/dev/null || { cat "$work/stub.log" >&2; echo "runme.sh: HTTP stub died" >&2; exit 1; }

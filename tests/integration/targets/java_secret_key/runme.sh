@@ -4,23 +4,17 @@
 set -eux
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-collection_root="$(cd "$here/../../../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
+source "$here/../setup_shell_lib/lib.sh"
 
-# ansible-test exports ANSIBLE_COLLECTIONS_PATH; from a checkout use its build/collections symlink tree.
-if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
-    if [[ "$(basename "$(dirname "$(dirname "$collection_root")")")" == ansible_collections ]]; then
-        ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$collection_root")")")"
-    else
-        ANSIBLE_COLLECTIONS_PATH="$collection_root/build/collections"
-    fi
-fi
-export ANSIBLE_COLLECTIONS_PATH
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(command -v python)}"
+export_collections_path
+playbook_bin="$(playbook_command)"
+python="$(python_command "$playbook_bin")"
 
 command -v keytool >/dev/null || { echo "keytool is needed for this test" >&2; exit 1; }
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+remove_on_exit "$work"
 
-ansible-playbook -i localhost, -c local "$here/playbook.yml" \
+"$playbook_bin" -i localhost, -c local "$here/playbook.yml" \
     -e "work_dir=$work" -e "ansible_python_interpreter=$python" "$@"

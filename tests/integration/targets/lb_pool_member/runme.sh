@@ -11,65 +11,32 @@
 set -eu -o pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-python=${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(command -v python3 || command -v python)}
+# shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
+source "$here/../setup_shell_lib/lib.sh"
+playbook_bin=$(playbook_command)
+python=$(python_command "$playbook_bin")
 haproxy=${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}
 if [ ! -x "$haproxy" ]; then
     echo "runme.sh: haproxy not found (set HAPROXY=/path/to/haproxy)" >&2
     exit 1
 fi
 
-if [ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]; then
-    root=$(cd "$here/../../../.." && pwd -P)
-    logical=$(cd "$here/../../../.." && pwd -L)
-    case "$logical" in
-        */ansible_collections/idmops/lifecycle) ANSIBLE_COLLECTIONS_PATH=${logical%/ansible_collections/idmops/lifecycle} ;;
-        *) ANSIBLE_COLLECTIONS_PATH=$root/build/collections ;;
-    esac
-    if [ ! -e "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/idmops/lifecycle/galaxy.yml" ]; then
-        echo "runme.sh: cannot find idmops.lifecycle under $ANSIBLE_COLLECTIONS_PATH; set ANSIBLE_COLLECTIONS_PATH" >&2
-        exit 1
-    fi
-    export ANSIBLE_COLLECTIONS_PATH
-fi
+export_collections_path
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/lb_pool_member.XXXXXX")
-pids=()
 # the playbook holds requests open with async tasks: keep their job files with everything else
 export ANSIBLE_ASYNC_DIR=$workdir/async
+remove_on_exit "$workdir"
 
-cleanup() {
-    local rc=$? pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "$rc" -ne 0 ] && [ -s "$workdir/haproxy.log" ]; then
-        echo "--- haproxy output" >&2
-        tail -n 30 "$workdir/haproxy.log" >&2
-    fi
-    rm -rf "$workdir"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-fe_port=$(free_port)
-admin_port=$(free_port)
-s1_port=$(free_port)
-s2_port=$(free_port)
-dead_port=$(free_port)      # nothing listens here: the "dead" server stays DOWN
-closed_port=$(free_port)    # nothing listens here either: for the refused-connection case
+ports=$(free_ports 6)
+# dead: nothing listens there, so the "dead" server stays DOWN; closed: nothing listens there
+# either, for the refused-connection case
+read -r fe_port admin_port s1_port s2_port dead_port closed_port <<<"$ports"
 
 "$python" "$here/files/backend.py" "$s1_port" s1 &
-pids+=($!)
+on_exit stop_pid $! 5
 "$python" "$here/files/backend.py" "$s2_port" s2 &
-pids+=($!)
+on_exit stop_pid $! 5
 
 cat > "$workdir/haproxy.cfg" <<CFG
 global
@@ -102,7 +69,8 @@ CFG
 
 "$haproxy" -c -q -f "$workdir/haproxy.cfg"
 "$haproxy" -db -f "$workdir/haproxy.cfg" > "$workdir/haproxy.log" 2>&1 &
-pids+=($!)
+on_exit stop_pid $! 5 HAProxy
+on_failure show_log "$workdir/haproxy.log" 30
 
 for server in s1 s2; do
     "$python" "$here/files/hapctl.py" "$workdir/admin.sock" wait-up app "$server" 20
@@ -122,4 +90,4 @@ cat > "$workdir/vars.json" <<JSON
 }
 JSON
 
-ansible-playbook -i localhost, -c local -e "@$workdir/vars.json" "$here/playbook.yml" "$@"
+"$playbook_bin" -i localhost, -c local -e "@$workdir/vars.json" "$here/playbook.yml" "$@"

@@ -16,30 +16,19 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-collection_root="$(cd "$here/../../../.." && pwd -P)"
+# shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
+source "$here/../setup_shell_lib/lib.sh"
 SLAPD="${SLAPD:-/usr/sbin/slapd}"
 SLAPADD="${SLAPADD:-/usr/sbin/slapadd}"
 SLAPD_MODULES="${SLAPD_MODULES:-/usr/lib/ldap}"
 SCHEMA_DIR="${SCHEMA_DIR:-/etc/ldap/schema}"
 
 # ansible-playbook: the one on PATH (ansible-test, make), else the checkout's venv.
-if ! command -v ansible-playbook >/dev/null 2>&1; then
-    PATH="$collection_root/.venv/bin:$PATH"
-fi
-playbook_bin="$(command -v ansible-playbook)"
+playbook_bin="$(playbook_command)"
 # The module runs under the same python as ansible itself, which has ldap3 (interpreter
 # discovery may pick a broken shim on this machine).
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(dirname "$playbook_bin")/python}"
-[[ -x "$python" ]] || python="$(command -v python3)"
-
-if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
-    if [[ "$(basename "$(dirname "$(dirname "$collection_root")")")" == ansible_collections ]]; then
-        ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$collection_root")")")"
-    else
-        ANSIBLE_COLLECTIONS_PATH="$collection_root/build/collections"
-    fi
-fi
-export ANSIBLE_COLLECTIONS_PATH
+python="$(python_command "$playbook_bin")"
+export_collections_path
 
 for needed in "$SLAPD" "$SLAPADD" "$SCHEMA_DIR/core.ldif" "$(command -v ldapsearch || echo /usr/bin/ldapsearch)" \
               "$(command -v openssl || echo /usr/bin/openssl)"; do
@@ -50,50 +39,14 @@ done
 work="$(mktemp -d /tmp/ldif_apply_it.XXXXXX)"
 chmod 700 "$work"
 pid_file="$work/run/slapd.pid"
-
-stop_slapd() {
-    # Only the slapd our PID file names, and only if it runs with our config directory.
-    [[ -s "$pid_file" ]] || return 0
-    local pid
-    pid="$(cat "$pid_file")"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-    if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-F $work/slapd.d "; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || return 0
-            sleep 0.2
-        done
-        echo "runme.sh: slapd PID $pid ignored SIGTERM for 10s, sending SIGKILL" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-}
-
-cleanup() {
-    local rc=$?
-    stop_slapd
-    if [[ $rc -ne 0 && -s "$work/slapd.log" ]]; then
-        echo "---- last lines of $work/slapd.log ----" >&2
-        tail -n 30 "$work/slapd.log" >&2 || true
-    fi
-    if [[ -z "${KEEP_LDIF_APPLY_IT:-}" ]]; then rm -rf "$work"; else echo "kept $work" >&2; fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Only the slapd our PID file names, and only if it runs with our config directory.
+on_exit stop_pid_file "$pid_file" "-F $work/slapd.d " 10 slapd
+on_failure show_log "$work/slapd.log" 30
+remove_on_exit "$work" KEEP_LDIF_APPLY_IT
 
 # Three free loopback ports (ldap, ldaps, and one nobody listens on), held together while picked.
-read -r ldap_port ldaps_port closed_port < <("$python" - <<'PY'
-import socket
-held = []
-for _ in range(3):
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    held.append(s)
-print(*(s.getsockname()[1] for s in held))
-for s in held:
-    s.close()
-PY
-)
+ports="$(free_ports 3)"
+read -r ldap_port ldaps_port closed_port <<<"$ports"
 
 mkdir -p "$work"/{slapd.d,db,run,tls}
 tls="$work/tls"

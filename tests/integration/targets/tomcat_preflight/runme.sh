@@ -5,18 +5,12 @@
 set -eux
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-collection_root="$(cd "$here/../../../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
+source "$here/../setup_shell_lib/lib.sh"
 
-# ansible-test exports ANSIBLE_COLLECTIONS_PATH; from a checkout use its build/collections symlink tree.
-if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
-    if [[ "$(basename "$(dirname "$(dirname "$collection_root")")")" == ansible_collections ]]; then
-        ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$collection_root")")")"
-    else
-        ANSIBLE_COLLECTIONS_PATH="$collection_root/build/collections"
-    fi
-fi
-export ANSIBLE_COLLECTIONS_PATH
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(command -v python)}"
+export_collections_path
+playbook_bin="$(playbook_command)"
+python="$(python_command "$playbook_bin")"
 tomcat_home="${TEST_CATALINA_HOME:-/usr/share/tomcat10}"
 
 [[ -x "$tomcat_home/bin/catalina.sh" ]] || { echo "Tomcat 10 is needed at $tomcat_home (set TEST_CATALINA_HOME)" >&2; exit 1; }
@@ -26,30 +20,24 @@ base="$work/tomcat"
 tomcat_pid=""
 
 stop_tomcat() {
-    if [[ -n "$tomcat_pid" ]] && kill -0 "$tomcat_pid" 2>/dev/null; then
-        kill "$tomcat_pid"
-        wait "$tomcat_pid" || true
-    fi
+    stop_pid "$tomcat_pid" 30 Tomcat
     tomcat_pid=""
 }
-trap 'stop_tomcat; rm -rf "$work"' EXIT
-
-free_port() {
-    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+on_exit stop_tomcat
+remove_on_exit "$work"
 
 # Starts Tomcat with CATALINA_BASE's own setenv.sh (catalina.sh sources it), logs to console-<n>.log.
 start_tomcat() {
-    http_port="$(free_port)"
-    ajp_port="$(free_port)"
-    CATALINA_HOME="$tomcat_home" CATALINA_BASE="$base" CATALINA_TMPDIR="$base/temp" \
-        JAVA_OPTS="-Dtest.http.port=$http_port -Dtest.ajp.port=$ajp_port" \
-        "$tomcat_home/bin/catalina.sh" run >"$base/logs/console-$1.log" 2>&1 &
+    local ports
+    ports="$(free_ports 2)"
+    read -r http_port ajp_port <<<"$ports"
+    start_catalina "$tomcat_home" "$base" "$base/logs/console-$1.log" \
+        JAVA_OPTS="-Dtest.http.port=$http_port -Dtest.ajp.port=$ajp_port"
     tomcat_pid=$!
 }
 
 playbook() {
-    ansible-playbook -i localhost, -c local "$here/$1" \
+    "$playbook_bin" -i localhost, -c local "$here/$1" \
         -e "work_dir=$work" -e "tomcat_home=$tomcat_home" -e "ansible_python_interpreter=$python" "${@:2}"
 }
 

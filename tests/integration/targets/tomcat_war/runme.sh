@@ -11,30 +11,18 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-collection_root="$(cd "$here/../../../.." && pwd -P)"
+# shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
+source "$here/../setup_shell_lib/lib.sh"
 CATALINA_HOME="${CATALINA_HOME:-/usr/share/tomcat10}"
 TOMCAT_CONF="${TOMCAT_CONF:-/etc/tomcat10}"
 
 # ansible-playbook: the one on PATH (ansible-test, make), else the checkout's venv.
-if ! command -v ansible-playbook >/dev/null 2>&1; then
-    PATH="$collection_root/.venv/bin:$PATH"
-fi
-playbook_bin="$(command -v ansible-playbook)"
+playbook_bin="$(playbook_command)"
 # The module runs under the same python as ansible itself (interpreter discovery may pick a
 # broken shim on this machine).
-python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(dirname "$playbook_bin")/python}"
-[[ -x "$python" ]] || python="$(command -v python3)"
+python="$(python_command "$playbook_bin")"
 
-# The collection: ansible-test already sets ANSIBLE_COLLECTIONS_PATH; from a checkout use
-# <checkout>/build/collections (make collection), or the tree we sit in when installed.
-if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
-    if [[ "$(basename "$(dirname "$(dirname "$collection_root")")")" == ansible_collections ]]; then
-        ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$collection_root")")")"
-    else
-        ANSIBLE_COLLECTIONS_PATH="$collection_root/build/collections"
-    fi
-fi
-export ANSIBLE_COLLECTIONS_PATH
+export_collections_path
 
 for needed in "$CATALINA_HOME/bin/catalina.sh" "$TOMCAT_CONF/web.xml"; do
     [[ -r "$needed" ]] || { echo "runme.sh: $needed not found (install tomcat10, run as root)" >&2; exit 1; }
@@ -43,50 +31,14 @@ done
 work="$(mktemp -d /tmp/tomcat_war_it.XXXXXX)"
 base="$work/base"
 pid_file="$base/temp/catalina.pid"
-
-stop_tomcat() {
-    # Only the JVM our PID file names, and only if it runs with our CATALINA_BASE.
-    [[ -s "$pid_file" ]] || return 0
-    local pid
-    pid="$(cat "$pid_file")"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-    if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -F -- "-Dcatalina.base=$base"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 40); do
-            kill -0 "$pid" 2>/dev/null || return 0
-            sleep 0.5
-        done
-        echo "runme.sh: Tomcat PID $pid ignored SIGTERM for 20s, sending SIGKILL" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-}
-
-cleanup() {
-    local rc=$?
-    stop_tomcat
-    if [[ $rc -ne 0 && -f "$base/logs/catalina.out" ]]; then
-        echo "---- last lines of $base/logs/catalina.out ----" >&2
-        tail -n 40 "$base/logs/catalina.out" >&2 || true
-    fi
-    if [[ -z "${KEEP_TOMCAT_WAR_IT:-}" ]]; then rm -rf "$work"; else echo "kept $work" >&2; fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Only the JVM our PID file names, and only if it runs with our CATALINA_BASE.
+on_exit stop_pid_file "$pid_file" "-Dcatalina.base=$base" 20 Tomcat
+on_failure show_log "$base/logs/catalina.out" 40
+remove_on_exit "$work" KEEP_TOMCAT_WAR_IT
 
 # Two free loopback ports, held together while both are picked.
-read -r http_port shutdown_port < <("$python" - <<'PY'
-import socket
-held = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    held.append(s)
-print(*(s.getsockname()[1] for s in held))
-for s in held:
-    s.close()
-PY
-)
+ports="$(free_ports 2)"
+read -r http_port shutdown_port <<<"$ports"
 
 mkdir -p "$base"/{conf,webapps,work,temp,logs,bin} "$work/wars" "$work/src"
 for f in catalina.properties context.xml logging.properties tomcat-users.xml web.xml jaspic-providers.xml; do
