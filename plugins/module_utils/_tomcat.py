@@ -198,7 +198,8 @@ class CatalinaControl:
             return None
         except OSError as exc:
             raise TomcatError('pid_file %s cannot be read: %s' % (self.pid_file, exc)) from exc
-        return int(text) if text.isdigit() else None
+        # PID 0 would signal our own process group and look alive: treat it like garbage.
+        return int(text) if text.isdigit() and int(text) > 0 else None
 
     def _is_tomcat(self, pid):
         try:

@@ -824,3 +824,9 @@ def test_restarted_state_always_restarts(env):
     result = dep.run()
     assert (result['changed'], result['restarted'], control.actions()) == (True, True, ['stop', 'start'])
     assert os.path.exists(env['exploded'])
+
+
+def test_catalina_pid_file_with_pid_zero_means_not_running(tmp_path):
+    control = catalina(tmp_path)
+    (tmp_path / 'catalina.pid').write_text('0\n')
+    assert (control.read_pid(), control.is_running()) == (None, False)
