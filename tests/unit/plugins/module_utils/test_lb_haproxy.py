@@ -390,15 +390,15 @@ def test_runtime_api_bad_address_names_the_option():
 
 
 def test_registry_and_from_params():
-    assert BACKENDS == {'haproxy': hap.HAProxyBackend}
+    assert BACKENDS['haproxy'] is hap.HAProxyBackend
     backend = backend_from_params(dict(backend='haproxy', haproxy_socket='/run/h.sock', haproxy_address=None, timeout=2.5))
     assert isinstance(backend, hap.HAProxyBackend)
     assert backend.api.endpoint == 'haproxy_socket=/run/h.sock'
     assert backend.api.timeout == 2.5
     backend = backend_from_params(dict(backend='haproxy', haproxy_socket=None, haproxy_address='127.0.0.1:19999', timeout=5.0))
     assert (backend.api.host, backend.api.port) == ('127.0.0.1', 19999)
-    with pytest.raises(LBError, match="backend='f5' is not supported"):
-        backend_from_params(dict(backend='f5'))
+    with pytest.raises(LBError, match="backend='nginx' is not supported"):
+        backend_from_params(dict(backend='nginx'))
 
 
 def test_monitor_hooks_not_supported_for_haproxy():

@@ -494,7 +494,7 @@ def test_main_missing_socket(tmp_path):
     (dict(haproxy_socket=None), 'backend is haproxy but any of the following are missing: haproxy_socket, haproxy_address'),
     (dict(haproxy_address='127.0.0.1:1'), 'parameters are mutually exclusive: haproxy_socket|haproxy_address'),
     (dict(state='ready'), 'value of state must be one of: enabled, drained, disabled, got: ready'),
-    (dict(backend='f5'), 'value of backend must be one of: haproxy, got: f5'),
+    (dict(backend='nginx'), 'value of backend must be one of: f5, haproxy, nsxt, got: nginx'),
     (dict(drain_timeout=-1), 'drain_timeout must be 0 or more, got -1'),
     (dict(wait_timeout=-5), 'wait_timeout must be 0 or more, got -5'),
     (dict(wait_sleep=0), 'wait_sleep must be more than 0, got 0.0'),
