@@ -19,6 +19,9 @@ ANSIBLE_TEST_PYTHON := 3.11
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+# molecule and ansible-lint install the collection into ANSIBLE_HOME; a copy left in ~/.ansible by an
+# older checkout would shadow this one.
+export ANSIBLE_HOME := $(BUILD)/ansible-home
 
 .PHONY: help deps system-deps venv collection test-tree test lint sanity units integration \
         molecule demo bench lab-up lab-down lab-status changelog clean
