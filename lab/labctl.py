@@ -94,6 +94,28 @@ SLAPD = Path('/usr/sbin/slapd')
 # Written by someone else; installed on the nodes at `up` when it exists.
 AMUPGRADE_SIMULATOR = REPO / 'tests' / 'simulators' / 'amupgrade.py'
 
+# vIDM appliance nodes: the appliance simulator's commands at their real paths, its node HTTP service.
+VIDM_SIMULATOR = REPO / 'tests' / 'simulators' / 'vidm_appliance' / 'vidm_appliance_sim.py'
+MAX_VIDM_NODES = 40
+VIDM_HTTP_PORT = 80
+VIDM_FRONTEND = ('127.0.0.1', 18081)
+VIDM_BACKEND = 'vidm'
+VIDM_HEARTBEAT = '/SAAS/API/1.0/REST/system/health/heartbeat'
+VIDM_DELEGATE_IP = '10.213.0.100'
+VIDM_DATABASES = ('postgresql', 'mssql')
+# The appliance directories each vIDM node has of its own, bind-mounted from <node>/root.
+VIDM_MOUNTS = ('usr/local/horizon', 'opt/vmware', 'usr/local/etc')
+# Directories the simulator adds commands to (vamicli, reboot, shutdown, df), overlaid on the host's.
+VIDM_OVERLAYS = ('usr/sbin', 'usr/bin')
+BOOT_ID = Path('/proc/sys/kernel/random/boot_id')
+
+# The vCenter simulator (lab/vcsim), with a VM per lab node.
+VCSIM_BUILD = REPO / 'lab' / 'vcsim' / 'build.sh'
+VCSIM_ADDRESS = ('127.0.0.1', 18989)
+VCSIM_USER = 'lab'
+VCSIM_START_TIMEOUT = 30
+VCSIM_BUILD_TIMEOUT = 1200
+
 # Debian packages the lab runs on; installed by `up` when missing.
 PACKAGES = ('haproxy', 'tomcat10', 'openjdk-17-jdk-headless', 'openssh-server', 'openssh-client',
             'iproute2', 'util-linux', 'python3', 'slapd', 'ldap-utils',
@@ -358,30 +380,31 @@ class Site:
         return tree
 
 
-class Node:
-    def __init__(self, lab, index, site=None):
+class NamespaceHost:
+    """A lab host: a network namespace on the bridge and an sshd in a mount and UTS namespace of its
+    own, whose mounts (``mount_commands``) give the host its state directories. Subclasses add the
+    services that run inside it (``stop_services`` before the namespace goes)."""
+
+    def __init__(self, lab, name, ip, mac):
         self.lab = lab
-        self.index = index
-        self.site = site                               # None for a node beyond the configured ones
-        self.name = f'am{index}'
-        self.ns = f'{NS_PREFIX}{self.name}'
-        self.ip = f'10.213.0.{10 + index}'
+        self.name = name
+        self.ns = f'{NS_PREFIX}{name}'
+        self.ip = ip
+        self.mac = mac
         self.veth_host = f'{self.ns}-h'
         self.veth_peer = f'{self.ns}-n'
-        self.mac = f'02:49:44:00:00:{10 + index:02x}'
-        self.dir = lab.dir / 'nodes' / self.name
-        self.am = self.dir / 'am'                      # /opt/am inside the node
-        self.tomcat = self.am / 'tomcat'               # CATALINA_BASE inside the node
-        self.catalina_pid = self.tomcat / 'temp' / 'catalina.pid'
-        self.keystore = self.am / 'security' / 'keystores' / 'keystore.jceks'
-        self.storepass = self.am / 'security' / 'secrets' / 'storepass'
+        self.dir = lab.dir / 'nodes' / name
         self.sshd_config = self.dir / 'sshd_config'
         self.host_key = self.dir / 'ssh_host_ed25519_key'
         self.hosts_file = self.dir / 'hosts'
-        self.lab_settings = self.am / LAB_SETTINGS_NAME
         self.sshd_log = self.dir / 'sshd.log'
-        self.sshd_pidfile = lab.pids / f'sshd-{self.name}.pid'
-        self.tomcat_pidfile = lab.pids / f'tomcat-{self.name}.pid'
+        self.sshd_pidfile = lab.pids / f'sshd-{name}.pid'
+
+    def mount_commands(self):
+        return [f'mount --bind {shlex.quote(str(self.hosts_file))} /etc/hosts']
+
+    def stop_services(self):
+        """Stops what runs in the host besides sshd (by PID)."""
 
     # -- identity of running processes
 
@@ -393,6 +416,141 @@ class Node:
         if alive(pid) and os.path.realpath(f'/proc/{pid}/exe') == '/usr/sbin/sshd' and in_netns(pid, self.ns):
             return pid
         return None
+
+    # -- network
+
+    def create_netns(self):
+        if not self.netns_exists():
+            result = run(['ip', 'netns', 'add', self.ns], check=False)
+            if result.returncode != 0:
+                raise LabError(f'cannot create network namespace {self.ns}: {result.stderr.strip()}. '
+                               'The lab needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN '
+                               '(a VM, or a privileged container).')
+
+    def wire(self):
+        """eth0 in the node (fixed MAC, the node's IP), its host end on the bridge; lo up."""
+        if run(['ip', '-n', self.ns, 'link', 'show', 'eth0'], check=False).returncode != 0:
+            run(['ip', 'link', 'del', self.veth_host], check=False)
+            run(['ip', 'link', 'add', self.veth_host, 'type', 'veth',
+                 'peer', 'name', self.veth_peer, 'address', self.mac])
+            run(['ip', 'link', 'set', self.veth_peer, 'netns', self.ns])
+            run(['ip', '-n', self.ns, 'link', 'set', self.veth_peer, 'name', 'eth0'])
+        run(['ip', '-n', self.ns, 'addr', 'replace', f'{self.ip}/{PREFIX_LEN}', 'dev', 'eth0'])
+        run(['ip', '-n', self.ns, 'link', 'set', 'lo', 'up'])
+        run(['ip', '-n', self.ns, 'link', 'set', 'eth0', 'up'])
+        run(['ip', 'link', 'set', self.veth_host, 'master', BRIDGE])
+        run(['ip', 'link', 'set', self.veth_host, 'up'])
+
+    # -- sshd
+
+    def write_ssh_files(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not self.host_key.exists():
+            run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', f'idmlab {self.name} host key',
+                 '-f', str(self.host_key)])
+        write_if_changed(self.sshd_config, self.render_sshd_config())
+        write_if_changed(self.hosts_file, self.lab.render_hosts())
+
+    def render_sshd_config(self):
+        return '\n'.join([
+            f'# Generated by lab/labctl.py for {self.name} ({self.ns}).',
+            f'ListenAddress {self.ip}:22',
+            f'HostKey {self.host_key}',
+            'PidFile none',
+            'UsePAM no',
+            'StrictModes no',
+            'PermitRootLogin prohibit-password',
+            'PubkeyAuthentication yes',
+            'PasswordAuthentication no',
+            'KbdInteractiveAuthentication no',
+            f'AuthorizedKeysFile {self.lab.authorized_keys}',
+            'UseDNS no',
+            'PrintMotd no',
+            'X11Forwarding no',
+            'MaxSessions 50',
+            'MaxStartups 50:30:100',
+            'AcceptEnv LANG LC_*',
+            'Subsystem sftp /usr/lib/openssh/sftp-server',
+            '',
+        ])
+
+    def start_sshd(self):
+        pid = self.sshd_pid()
+        if pid:
+            return pid
+        Path('/run/sshd').mkdir(mode=0o755, exist_ok=True)
+        # Every mount must succeed before sshd starts: a session must never see the host's own files
+        # where the node's belong (for a vIDM node: a real shutdown where the simulator's should be).
+        script = ' && '.join([f'hostname {self.name}', *self.mount_commands(),
+                              f'exec /usr/sbin/sshd -D -e -f {shlex.quote(str(self.sshd_config))}'])
+        with open(self.sshd_log, 'ab') as out:
+            process = subprocess.Popen(
+                ['ip', 'netns', 'exec', self.ns, 'unshare', '--mount', '--uts', '--propagation', 'private',
+                 'sh', '-c', script],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd='/')
+        write_atomic(self.sshd_pidfile, f'{process.pid}\n')
+
+        def listening():
+            if process.poll() is not None:
+                raise LabError(f'sshd of {self.name} exited with {process.returncode}; '
+                               f'see {self.sshd_log}:\n{tail(self.sshd_log)}')
+            return tcp_open(self.ip, 22), f'{self.ip}:22 not accepting connections'
+        wait_until(listening, SSHD_START_TIMEOUT, f'sshd of {self.name} on {self.ip}:22', sleep=0.05)
+        return process.pid
+
+    def enter(self, argv, env, what):
+        """Runs argv inside the node (the sshd's mount, network and UTS namespaces)."""
+        sshd = self.sshd_pid()
+        if not sshd:
+            raise LabError(f'sshd of {self.name} is not running; cannot enter the node to start {what}')
+        return ['nsenter', '--target', str(sshd), '--mount', '--net', '--uts', '--', *argv], env
+
+    # -- teardown
+
+    def teardown(self):
+        self.stop_services()
+        pid = self.sshd_pid()
+        if pid:
+            stop_pid(pid, f'sshd of {self.name}')
+        self.sshd_pidfile.unlink(missing_ok=True)
+        if self.netns_exists():
+            # Whatever else lives in the node: ansible's `sshd: root@notty` sessions, their children.
+            for _attempt in range(3):
+                leftovers = [int(p) for p in run(['ip', 'netns', 'pids', self.ns], check=False).stdout.split()]
+                leftovers = [p for p in leftovers if p != os.getpid()]
+                if not leftovers:
+                    break
+                stop_pids(leftovers, f'processes in {self.ns}', timeout=5)
+            run(['ip', 'netns', 'del', self.ns], check=False)
+        if Path(f'/sys/class/net/{self.veth_host}').exists():
+            run(['ip', 'link', 'del', self.veth_host], check=False)
+        if Path(f'/sys/class/net/{BRIDGE}').exists():
+            run(['ip', 'neigh', 'flush', 'to', self.ip, 'dev', BRIDGE], check=False)
+
+
+class Node(NamespaceHost):
+    """An AM node: Tomcat with the stand-in AM in its own /opt/am, its site's /opt/am/site."""
+
+    def __init__(self, lab, index, site=None):
+        super().__init__(lab, f'am{index}', f'10.213.0.{10 + index}', f'02:49:44:00:00:{10 + index:02x}')
+        self.index = index
+        self.site = site                               # None for a node beyond the configured ones
+        self.am = self.dir / 'am'                      # /opt/am inside the node
+        self.tomcat = self.am / 'tomcat'               # CATALINA_BASE inside the node
+        self.catalina_pid = self.tomcat / 'temp' / 'catalina.pid'
+        self.keystore = self.am / 'security' / 'keystores' / 'keystore.jceks'
+        self.storepass = self.am / 'security' / 'secrets' / 'storepass'
+        self.lab_settings = self.am / LAB_SETTINGS_NAME
+        self.tomcat_pidfile = lab.pids / f'tomcat-{self.name}.pid'
+
+    def mount_commands(self):
+        NODE_MOUNT.mkdir(parents=True, exist_ok=True)
+        return [f'mount --bind {shlex.quote(str(self.am))} {NODE_MOUNT}',
+                f'mount --bind {shlex.quote(str(self.site.dir))} {SITE_MOUNT}',
+                *super().mount_commands()]
+
+    def stop_services(self):
+        self.stop_tomcat()
 
     def tomcat_pids(self):
         """Tomcat PIDs to stop: the CATALINA_PID file's (read now) and the one the lab started."""
@@ -425,30 +583,6 @@ class Node:
             return False
         return (mounted.st_dev, mounted.st_ino) == (config.st_dev, config.st_ino)
 
-    # -- network
-
-    def create_netns(self):
-        if not self.netns_exists():
-            result = run(['ip', 'netns', 'add', self.ns], check=False)
-            if result.returncode != 0:
-                raise LabError(f'cannot create network namespace {self.ns}: {result.stderr.strip()}. '
-                               'The lab needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN '
-                               '(a VM, or a privileged container).')
-
-    def wire(self):
-        """eth0 in the node (fixed MAC, the node's IP), its host end on the bridge; lo up."""
-        if run(['ip', '-n', self.ns, 'link', 'show', 'eth0'], check=False).returncode != 0:
-            run(['ip', 'link', 'del', self.veth_host], check=False)
-            run(['ip', 'link', 'add', self.veth_host, 'type', 'veth',
-                 'peer', 'name', self.veth_peer, 'address', self.mac])
-            run(['ip', 'link', 'set', self.veth_peer, 'netns', self.ns])
-            run(['ip', '-n', self.ns, 'link', 'set', self.veth_peer, 'name', 'eth0'])
-        run(['ip', '-n', self.ns, 'addr', 'replace', f'{self.ip}/{PREFIX_LEN}', 'dev', 'eth0'])
-        run(['ip', '-n', self.ns, 'link', 'set', 'lo', 'up'])
-        run(['ip', '-n', self.ns, 'link', 'set', 'eth0', 'up'])
-        run(['ip', 'link', 'set', self.veth_host, 'master', BRIDGE])
-        run(['ip', 'link', 'set', self.veth_host, 'up'])
-
     # -- files
 
     def write_files(self, fresh):
@@ -458,38 +592,11 @@ class Node:
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.am / 'security' / 'secrets', 0o700)
         write_if_changed(self.lab_settings, self.lab.render_lab_settings())
-        if not self.host_key.exists():
-            run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', f'idmlab {self.name} host key',
-                 '-f', str(self.host_key)])
-        write_if_changed(self.sshd_config, self.render_sshd_config())
-        write_if_changed(self.hosts_file, self.lab.render_hosts())
+        self.write_ssh_files()
         if fresh or not (self.tomcat / 'conf' / 'server.xml').exists():
             self.reset_tomcat_base()
         if fresh or not self.keystore.exists():
             self.create_keystore()
-
-    def render_sshd_config(self):
-        return '\n'.join([
-            f'# Generated by lab/labctl.py for {self.name} ({self.ns}).',
-            f'ListenAddress {self.ip}:22',
-            f'HostKey {self.host_key}',
-            'PidFile none',
-            'UsePAM no',
-            'StrictModes no',
-            'PermitRootLogin prohibit-password',
-            'PubkeyAuthentication yes',
-            'PasswordAuthentication no',
-            'KbdInteractiveAuthentication no',
-            f'AuthorizedKeysFile {self.lab.authorized_keys}',
-            'UseDNS no',
-            'PrintMotd no',
-            'X11Forwarding no',
-            'MaxSessions 50',
-            'MaxStartups 50:30:100',
-            'AcceptEnv LANG LC_*',
-            'Subsystem sftp /usr/lib/openssh/sftp-server',
-            '',
-        ])
 
     def reset_tomcat_base(self):
         """CATALINA_BASE as after a fresh install: Debian's conf, our server.xml, the initial war."""
@@ -536,49 +643,17 @@ class Node:
              '-storepass:file', str(self.storepass), '-keypass:file', str(self.storepass)])
         os.chmod(self.keystore, 0o600)
 
-    # -- sshd
-
-    def start_sshd(self):
-        pid = self.sshd_pid()
-        if pid:
-            return pid
-        Path('/run/sshd').mkdir(mode=0o755, exist_ok=True)
-        NODE_MOUNT.mkdir(parents=True, exist_ok=True)
-        script = (f'hostname {self.name}'
-                  f' && mount --bind {shlex.quote(str(self.am))} {NODE_MOUNT}'
-                  f' && mount --bind {shlex.quote(str(self.site.dir))} {SITE_MOUNT}'
-                  f' && mount --bind {shlex.quote(str(self.hosts_file))} /etc/hosts'
-                  f' && exec /usr/sbin/sshd -D -e -f {shlex.quote(str(self.sshd_config))}')
-        with open(self.sshd_log, 'ab') as out:
-            process = subprocess.Popen(
-                ['ip', 'netns', 'exec', self.ns, 'unshare', '--mount', '--uts', '--propagation', 'private',
-                 'sh', '-c', script],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd='/')
-        write_atomic(self.sshd_pidfile, f'{process.pid}\n')
-
-        def listening():
-            if process.poll() is not None:
-                raise LabError(f'sshd of {self.name} exited with {process.returncode}; '
-                               f'see {self.sshd_log}:\n{tail(self.sshd_log)}')
-            return tcp_open(self.ip, 22), f'{self.ip}:22 not accepting connections'
-        wait_until(listening, SSHD_START_TIMEOUT, f'sshd of {self.name} on {self.ip}:22', sleep=0.05)
-        return process.pid
-
     # -- Tomcat, started inside the node (the sshd's mount, network and UTS namespaces)
 
     def start_tomcat(self):
-        sshd = self.sshd_pid()
-        if not sshd:
-            raise LabError(f'sshd of {self.name} is not running; cannot enter the node')
         env = {'PATH': SYSTEM_PATH, 'LANG': 'C.UTF-8', 'HOME': '/root',
                'JAVA_HOME': str(self.lab.jdk_home),
                'CATALINA_HOME': str(CATALINA_HOME), 'CATALINA_BASE': str(CATALINA_BASE),
                'CATALINA_PID': str(CATALINA_PID), 'CATALINA_OPTS': CATALINA_OPTS, 'JAVA_OPTS': JAVA_OPTS}
         # Not our Tomcat (checked by the caller): a stale PID file would make catalina.sh refuse to start.
         self.catalina_pid.unlink(missing_ok=True)
-        result = run(['nsenter', '--target', str(sshd), '--mount', '--net', '--uts', '--',
-                      str(CATALINA_HOME / 'bin' / 'catalina.sh'), 'start'],
-                     check=False, env=env, cwd='/', start_new_session=True)
+        argv, env = self.enter([str(CATALINA_HOME / 'bin' / 'catalina.sh'), 'start'], env, 'Tomcat')
+        result = run(argv, check=False, env=env, cwd='/', start_new_session=True)
         pid = read_pid(self.catalina_pid)
         if result.returncode != 0 or not pid:
             raise LabError(f'catalina.sh start on {self.name} failed (exit {result.returncode}): '
@@ -613,27 +688,83 @@ class Node:
                    f'(the reason is in {self.tomcat}/logs/localhost.*.log; `lab/up --reset` starts from the '
                    'initial state)', sleep=0.25)
 
-    # -- teardown
+class VidmNode(NamespaceHost):
+    """A vIDM appliance node: the appliance simulator installed under <node>/root and mounted at
+    the appliance's real paths, and the node's HTTP service (heartbeat, health) on port 80."""
 
-    def teardown(self):
-        self.stop_tomcat()
-        pid = self.sshd_pid()
+    def __init__(self, lab, index):
+        super().__init__(lab, f'vidm{index}', f'10.213.0.{100 + index}', f'02:49:44:00:01:{index:02x}')
+        self.index = index
+        self.root = self.dir / 'root'
+        self.state_file = self.root / 'var' / 'lib' / 'vidm-sim' / 'state.json'
+        self.boot_id = self.root / 'var' / 'lib' / 'vidm-sim' / 'boot_id'
+        self.http_log = self.dir / 'http.log'
+        self.http_pidfile = lab.pids / f'vidm-http-{self.name}.pid'
+
+    def mount_commands(self):
+        commands = []
+        for relative in VIDM_MOUNTS:
+            (Path('/') / relative).mkdir(parents=True, exist_ok=True)
+            commands.append(f'mount --bind {shlex.quote(str(self.root / relative))} /{relative}')
+        for relative in VIDM_OVERLAYS:
+            lower = f'{self.root / relative}:/{relative}'
+            commands.append(f'mount -t overlay idmlab-{self.name} -o lowerdir={shlex.quote(lower)} /{relative}')
+        # The simulated reboot changes this file; ansible.builtin.reboot reads the kernel's.
+        commands.append(f'mount --bind {shlex.quote(str(self.boot_id))} {BOOT_ID}')
+        return commands + super().mount_commands()
+
+    def stop_services(self):
+        pid = self.http_pid()
         if pid:
-            stop_pid(pid, f'sshd of {self.name}')
-        self.sshd_pidfile.unlink(missing_ok=True)
-        if self.netns_exists():
-            # Whatever else lives in the node: ansible's `sshd: root@notty` sessions, their children.
-            for _attempt in range(3):
-                leftovers = [int(p) for p in run(['ip', 'netns', 'pids', self.ns], check=False).stdout.split()]
-                leftovers = [p for p in leftovers if p != os.getpid()]
-                if not leftovers:
-                    break
-                stop_pids(leftovers, f'processes in {self.ns}', timeout=5)
-            run(['ip', 'netns', 'del', self.ns], check=False)
-        if Path(f'/sys/class/net/{self.veth_host}').exists():
-            run(['ip', 'link', 'del', self.veth_host], check=False)
-        if Path(f'/sys/class/net/{BRIDGE}').exists():
-            run(['ip', 'neigh', 'flush', 'to', self.ip, 'dev', BRIDGE], check=False)
+            stop_pid(pid, f'vIDM HTTP service of {self.name}')
+        self.http_pidfile.unlink(missing_ok=True)
+
+    def state(self):
+        with contextlib.suppress(OSError, ValueError):
+            return json.loads(self.state_file.read_text())
+        return None
+
+    def install(self, overrides):
+        """The simulator's initial appliance state, commands and configuration files under root/."""
+        args = [sys.executable, str(VIDM_SIMULATOR), '--install', str(self.root)]
+        for key, value in overrides.items():
+            args += ['--set', f'{key}={json.dumps(value)}']
+        run(args)
+
+    def set_state(self, overrides):
+        args = [sys.executable, str(VIDM_SIMULATOR), '--root', str(self.root)]
+        for key, value in overrides.items():
+            args += ['--set', f'{key}={json.dumps(value)}']
+        run(args)
+
+    def http_pid(self):
+        pid = read_pid(self.http_pidfile)
+        if alive(pid) and str(VIDM_SIMULATOR) in cmdline(pid) and in_netns(pid, self.ns):
+            return pid
+        return None
+
+    def start_http(self):
+        if self.http_pid():
+            return False
+        argv, env = self.enter([sys.executable, str(VIDM_SIMULATOR), '--serve', '--root', str(self.root),
+                                '--listen', f'{self.ip}:{VIDM_HTTP_PORT}'],
+                               {'PATH': SYSTEM_PATH, 'LANG': 'C.UTF-8'}, 'the vIDM HTTP service')
+        with open(self.http_log, 'ab') as out:
+            process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                       start_new_session=True, cwd='/')
+        write_atomic(self.http_pidfile, f'{process.pid}\n')
+
+        def answering():
+            if process.poll() is not None:
+                raise LabError(f'the vIDM HTTP service of {self.name} exited with {process.returncode}; '
+                               f'see {self.http_log}:\n{tail(self.http_log)}')
+            return self.ready()
+        wait_until(answering, SSHD_START_TIMEOUT, f'{self.name} http://{self.ip}{VIDM_HEARTBEAT}', sleep=0.05)
+        return True
+
+    def ready(self):
+        status, body = http_status(self.ip, VIDM_HTTP_PORT, VIDM_HEARTBEAT)
+        return status == 200, (status or body)
 
 
 def tail(path, lines=15):
@@ -656,6 +787,16 @@ class Lab:
         if check not in ('0', '1'):
             raise LabError(f'LAB_AM_CONFIG_CHECK must be 0 or 1, not {check!r}')
         self.config_check = check == '1'
+        vidm_count = os.environ.get('LAB_VIDM_NODES', '3')
+        if not vidm_count.isdigit() or not 0 <= int(vidm_count) <= MAX_VIDM_NODES:
+            raise LabError(f'LAB_VIDM_NODES must be a number from 0 to {MAX_VIDM_NODES}, not {vidm_count!r}')
+        self.vidm_database = os.environ.get('LAB_VIDM_DATABASE', 'postgresql')
+        if self.vidm_database not in VIDM_DATABASES:
+            raise LabError(f'LAB_VIDM_DATABASE must be one of {", ".join(VIDM_DATABASES)}, not {self.vidm_database!r}')
+        vcsim = os.environ.get('LAB_VCSIM', '1')
+        if vcsim not in ('0', '1'):
+            raise LabError(f'LAB_VCSIM must be 0 or 1, not {vcsim!r}')
+        self.vcsim_enabled = vcsim == '1'
         self.pids = self.dir / 'pids'
         self.ssh_dir = self.dir / 'ssh'
         self.client_key = self.ssh_dir / 'id_ed25519'
@@ -677,6 +818,13 @@ class Lab:
         self.slapd_log = self.ldap_dir / 'slapd.log'
         self.slapd_pidfile = self.pids / 'slapd.pid'
         self.amupgrade_home = self.dir / 'amupgrade'
+        self.vcsim_dir = self.dir / 'vcsim'
+        self.vcsim_password = self.vcsim_dir / 'password'
+        self.vcsim_url_file = self.vcsim_dir / 'url'
+        self.vcsim_log = self.vcsim_dir / 'vcsim.log'
+        self.vcsim_pidfile = self.pids / 'vcsim.pid'
+        self.vidm_pgpool_password = self.dir / 'vidm-pgpool.pw'
+        self.vidm_nodes = [VidmNode(self, i) for i in range(1, int(vidm_count) + 1)]
         self.sites = [Site(self, s) for s in range(1, int(sites) + 1)]
         self.nodes = []
         for site in self.sites:
@@ -710,17 +858,23 @@ class Lab:
                 fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
+    @property
+    def hosts(self):
+        return self.nodes + self.vidm_nodes
+
     def existing_nodes(self):
-        """Configured nodes plus any other idmlab-am* namespace or recorded node (e.g. a larger count)."""
-        indexes = {n.index for n in self.nodes}
+        """Configured hosts plus any other idmlab-am*/idmlab-vidm* namespace or recorded host (e.g. of a
+        larger count)."""
+        indexes = {'am': {n.index for n in self.nodes}, 'vidm': {n.index for n in self.vidm_nodes}}
         names = run(['ip', 'netns', 'list'], check=False).stdout.split()
-        names += [p.name[len('sshd-'):-len('.pid')] for p in self.pids.glob('sshd-am*.pid')]
-        names += [p.name[len('tomcat-'):-len('.pid')] for p in self.pids.glob('tomcat-am*.pid')]
+        for pattern in ('sshd-*.pid', 'tomcat-*.pid', 'vidm-http-*.pid'):
+            names += [p.name[:-len('.pid')].rsplit('-', 1)[-1] for p in self.pids.glob(pattern)]
         for name in names:
-            m = re.fullmatch(rf'(?:{NS_PREFIX})?am(\d+)', name)
-            if m and int(m.group(1)) >= 1:
-                indexes.add(int(m.group(1)))
-        return [Node(self, i) for i in sorted(indexes)]
+            m = re.fullmatch(rf'(?:{NS_PREFIX})?(am|vidm)(\d+)', name)
+            if m and int(m.group(2)) >= 1:
+                indexes[m.group(1)].add(int(m.group(2)))
+        return ([Node(self, i) for i in sorted(indexes['am'])]
+                + [VidmNode(self, i) for i in sorted(indexes['vidm'])])
 
     # -- bridge ownership: one lab per machine; the bridge's alias names its LAB_DIR
 
@@ -749,7 +903,7 @@ class Lab:
 
     def render_hosts(self):
         lines = ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', f'{HOST_IP} idmlab-host']
-        lines += [f'{n.ip} {n.name}' for n in self.nodes]
+        lines += [f'{n.ip} {n.name}' for n in self.hosts]
         return '\n'.join(lines) + '\n'
 
     def render_setenv(self):
@@ -784,6 +938,20 @@ class Lab:
     default-server inter 500 fall 2 rise 2
 ''' + '\n'.join(servers) + '\n')
         spread = (f'    use_backend am_site%[rand({len(self.sites)}),add(1)]\n' if len(self.sites) > 1 else '')
+        if self.vidm_nodes:
+            servers = '\n'.join(f'    server {n.name} {n.ip}:{VIDM_HTTP_PORT} check' for n in self.vidm_nodes)
+            backends.append(f'''# The vIDM cluster: a node leaves the pool when its heartbeat stops answering 200.
+frontend vidm_front
+    bind {VIDM_FRONTEND[0]}:{VIDM_FRONTEND[1]}
+    default_backend {VIDM_BACKEND}
+
+backend {VIDM_BACKEND}
+    balance roundrobin
+    option httpchk GET {VIDM_HEARTBEAT}
+    http-check expect status 200
+    default-server inter 500 fall 2 rise 2
+{servers}
+''')
         return f'''# Generated by lab/labctl.py; rewritten by lab/up. No log target: the lab has no syslog.
 global
     stats socket {self.admin_sock} mode 600 level admin
@@ -838,6 +1006,22 @@ frontend am_front
         ]
         if self.amupgrade_installed():
             lines.append(f'    am_amupgrade_home: {q(str(self.amupgrade_home))}')
+        if self.vcsim_enabled:
+            lines += [
+                f'    vcenter_hostname: {q(VCSIM_ADDRESS[0])}',
+                f'    vcenter_port: {VCSIM_ADDRESS[1]}',
+                f'    vcenter_username: {q(VCSIM_USER)}',
+                f'    vcenter_password_file: {q(str(self.vcsim_password))}',
+                '    vcenter_validate_certs: false',
+            ]
+
+        def ssh(n):
+            return [
+                f'              ansible_host: {q(n.ip)}',
+                '              ansible_user: root',
+                f'              ansible_ssh_private_key_file: {q(str(self.client_key))}',
+                f'              ansible_ssh_common_args: {q(common_args)}',
+            ]
         lines += [
             '  children:',
             '    am:',
@@ -852,16 +1036,23 @@ frontend am_front
         for site in self.sites:
             lines += [f'        {site.backend}:', '          hosts:']
             for n in site.nodes:
-                lines += [
-                    f'            {n.name}:',
-                    f'              ansible_host: {q(n.ip)}',
-                    '              ansible_user: root',
-                    f'              ansible_ssh_private_key_file: {q(str(self.client_key))}',
-                    f'              ansible_ssh_common_args: {q(common_args)}',
-                    f'              lb_pool: {site.backend}',
-                    f'              lb_member: {n.name}',
-                    f'              am_site: {site.name}',
-                ]
+                lines += [f'            {n.name}:', *ssh(n), f'              lb_pool: {site.backend}',
+                          f'              lb_member: {n.name}', f'              am_site: {site.name}']
+        if self.vidm_nodes:
+            lines += [
+                '    vidm:',
+                '      vars:',
+                '        ansible_python_interpreter: /usr/bin/python3',
+                '        lb_backend: haproxy',
+                f'        lb_haproxy_socket: {q(str(self.admin_sock))}',
+                f'        lb_pool: {VIDM_BACKEND}',
+                f'        vidm_frontend_url: {q(f"http://{VIDM_FRONTEND[0]}:{VIDM_FRONTEND[1]}")}',
+                '      hosts:',
+            ]
+            for n in self.vidm_nodes:
+                lines += [f'        {n.name}:', *[line[4:] for line in ssh(n)], f'          lb_member: {n.name}',
+                          f'          vidm_node_url: {q(f"http://{n.ip}:{VIDM_HTTP_PORT}")}',
+                          f'          vidm_vm_name: {n.name}']
         lines.append('')
         return '\n'.join(lines)
 
@@ -975,7 +1166,7 @@ frontend am_front
         if not lines or not lines[0].startswith('# '):
             raise OSError(f'unexpected answer to show stat: {lines[:1]}')
         header = lines[0][2:].split(',')
-        backends = {site.backend for site in self.sites}
+        backends = {site.backend for site in self.sites} | {VIDM_BACKEND}
         result = {}
         for line in lines[1:]:
             row = dict(zip(header, line.split(',')))
@@ -985,7 +1176,8 @@ frontend am_front
 
     def haproxy_servers(self):
         """Every 'backend/server' the configuration has: each site's backend lists every node."""
-        return [f'{site.backend}/{n.name}' for site in self.sites for n in self.nodes]
+        return ([f'{site.backend}/{n.name}' for site in self.sites for n in self.nodes]
+                + [f'{VIDM_BACKEND}/{n.name}' for n in self.vidm_nodes])
 
     def haproxy_command(self, command):
         """One runtime API command over the admin socket; returns the answer."""
@@ -1015,8 +1207,9 @@ frontend am_front
             all_up = set(stat) == expected and all(s == 'UP' and c.lstrip('* ').startswith('L7OK')
                                                    for s, c in stat.values())
             return all_up, {k: f'{s} ({c})' for k, (s, c) in sorted(stat.items())}
-        wait_until(probe, HAPROXY_UP_TIMEOUT,
-                   f'all servers of backends {", ".join(s.backend for s in self.sites)} UP in HAProxy', sleep=0.2)
+        backends = [s.backend for s in self.sites] + ([VIDM_BACKEND] if self.vidm_nodes else [])
+        wait_until(probe, HAPROXY_UP_TIMEOUT, f'all servers of backends {", ".join(backends)} UP in HAProxy',
+                   sleep=0.2)
 
     # -- ssh multiplexing left by ansible
 
@@ -1188,6 +1381,94 @@ mail: {uid}@example.com
             raise LabError(f'{AMUPGRADE_SIMULATOR} --install-home left no executable {self.amupgrade_home}/amupgrade')
         return f'installed amupgrade (simulator) in {self.amupgrade_home}'
 
+    # -- vIDM appliance nodes
+
+    def vidm_overrides(self, node, database=None):
+        """The simulator state of ``node`` in this lab: its name, the cluster's pgpool view (the
+        second node is the PostgreSQL primary, so a role that keeps the first node in the pool
+        instead of the primary is noticed), the database type."""
+        names = [n.name for n in self.vidm_nodes]
+        primary = names[1] if len(names) > 1 else names[0]
+        if not self.vidm_pgpool_password.exists():
+            write_atomic(self.vidm_pgpool_password, secrets.token_urlsafe(18), mode=0o600)
+        update_seconds = os.environ.get('LAB_VIDM_UPDATE_SECONDS', '3')
+        if not update_seconds.isdigit():
+            raise LabError(f'LAB_VIDM_UPDATE_SECONDS must be a whole number, not {update_seconds!r}')
+        return {
+            'hostname': node.name, 'db_type': database or self.vidm_database, 'delegate_ip': VIDM_DELEGATE_IP,
+            'peers': len(names), 'update_seconds': int(update_seconds),
+            'pgpool_password': self.vidm_pgpool_password.read_text().strip(),
+            'pool_nodes': [[str(i), name, '5432', 'up', f'{1 / len(names):.6f}',
+                            'primary' if name == primary else 'standby'] for i, name in enumerate(names)],
+        }
+
+    def vidm_reset(self, database=None, overrides=()):
+        """Every vIDM node back to its first version, with ``database`` and per-node state
+        ``overrides`` [(node name, key, value)], in the pool again."""
+        unknown = {name for name, _key, _value in overrides} - {n.name for n in self.vidm_nodes}
+        if unknown:
+            raise LabError(f'no vIDM node {", ".join(sorted(unknown))} in this lab')
+        with self.locked():
+            for node in self.vidm_nodes:
+                state = self.vidm_overrides(node, database)
+                state.update({key: value for name, key, value in overrides if name == node.name})
+                node.install(state)
+            if self.haproxy_pid():
+                for node in self.vidm_nodes:
+                    self.haproxy_command(f'set server {VIDM_BACKEND}/{node.name} state ready')
+                self.wait_haproxy_up()
+
+    # -- vCenter simulator
+
+    def vcsim_pid(self):
+        pid = read_pid(self.vcsim_pidfile)
+        if alive(pid) and os.path.realpath(f'/proc/{pid}/exe').endswith('/vcsim') \
+                and str(self.vcsim_url_file) in cmdline(pid):
+            return pid
+        return None
+
+    def start_vcsim(self, reset):
+        """vcsim with a VM per lab host (built from Debian's govmomi by lab/vcsim/build.sh); a reset
+        starts it again, without snapshots."""
+        if not self.vcsim_enabled:
+            return None
+        pid = self.vcsim_pid()
+        if pid and not reset:
+            return None
+        if pid:
+            stop_pid(pid, 'vcsim')
+        self.vcsim_dir.mkdir(parents=True, exist_ok=True)
+        if tcp_open(*VCSIM_ADDRESS, timeout=0.3):
+            raise LabError(f'{VCSIM_ADDRESS[0]}:{VCSIM_ADDRESS[1]} is already in use by another process; '
+                           'the lab vcsim needs it (LAB_VCSIM=0 leaves vcsim out)')
+        built = run([str(VCSIM_BUILD)], timeout=VCSIM_BUILD_TIMEOUT).stdout.strip().splitlines()
+        if not built or not os.access(built[-1], os.X_OK):
+            raise LabError(f'{VCSIM_BUILD} printed no vcsim binary')
+        if not self.vcsim_password.exists():
+            write_atomic(self.vcsim_password, secrets.token_urlsafe(18), mode=0o600)
+        self.vcsim_url_file.unlink(missing_ok=True)
+        env = dict(PATH=SYSTEM_PATH, VCSIM_USERNAME=VCSIM_USER, VCSIM_PASSWORD=self.vcsim_password.read_text())
+        with open(self.vcsim_log, 'ab') as out:
+            process = subprocess.Popen([built[-1], '-port', str(VCSIM_ADDRESS[1]),
+                                        '-vms', ','.join(h.name for h in self.hosts),
+                                        '-url-file', str(self.vcsim_url_file)],
+                                       env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                       start_new_session=True, cwd='/')
+        write_atomic(self.vcsim_pidfile, f'{process.pid}\n')
+
+        def serving():
+            if process.poll() is not None:
+                raise LabError(f'vcsim exited with {process.returncode}; see {self.vcsim_log}:\n{tail(self.vcsim_log)}')
+            return self.vcsim_url_file.exists(), f'no {self.vcsim_url_file} yet'
+        wait_until(serving, VCSIM_START_TIMEOUT, 'vcsim to serve', sleep=0.1)
+        return self.vcsim_url_file.read_text().strip()
+
+    def stop_vcsim(self):
+        pid = self.vcsim_pid()
+        if pid:
+            stop_pid(pid, 'vcsim')
+        self.vcsim_pidfile.unlink(missing_ok=True)
+
     # -- commands
 
     def up(self, reset):
@@ -1205,21 +1486,21 @@ mail: {uid}@example.com
             if self.build_wars():
                 log(f'built {", ".join(str(self.war(b)) for b in BUILDS)}')
 
-            configured = {n.name for n in self.nodes}
+            configured = {n.name for n in self.hosts}
             extra = [n for n in self.existing_nodes() if n.name not in configured]
             if extra:
-                log(f'removing nodes beyond LAB_AM_SITES={len(self.sites)} x LAB_AM_NODES={len(self.sites[0].nodes)}: '
-                    f'{" ".join(n.name for n in extra)}')
+                log(f'removing nodes beyond LAB_AM_SITES={len(self.sites)} x LAB_AM_NODES={len(self.sites[0].nodes)} '
+                    f'and LAB_VIDM_NODES={len(self.vidm_nodes)}: {" ".join(n.name for n in extra)}')
             # A node whose sshd was started without the site configuration mount starts again.
             stale = [n for n in self.nodes if n.sshd_pid() and not n.has_site_mount(n.sshd_pid())]
             if stale:
                 log(f'restarting nodes whose {SITE_MOUNT} is not their site\'s: {" ".join(n.name for n in stale)}')
-            parallel(Node.teardown, extra + stale)
+            parallel(NamespaceHost.teardown, extra + stale)
 
-            for node in self.nodes:
+            for node in self.hosts:
                 node.create_netns()
             self.ensure_bridge()
-            for node in self.nodes:
+            for node in self.hosts:
                 node.wire()
 
             if not self.client_key.exists():
@@ -1235,16 +1516,24 @@ mail: {uid}@example.com
                 if all(fresh[n.name] for n in site.nodes) or not site.version_file.exists():
                     site.reset_config()
             parallel(lambda n: n.write_files(fresh[n.name]), self.nodes)
-            parallel(Node.start_sshd, self.nodes)
+            for node in self.vidm_nodes:
+                node.write_ssh_files()
+                if reset or node.state() is None or not (node.sshd_pid() or node.http_pid()):
+                    node.install(self.vidm_overrides(node))
+            parallel(NamespaceHost.start_sshd, self.hosts)
 
             to_start = [n for n in self.nodes if not n.tomcat_pid()]
             parallel(Node.start_tomcat, to_start)
-            # While the JVMs start: the identity store and amupgrade.
+            # While the JVMs start: the vIDM nodes, the identity store, amupgrade, vcsim.
+            parallel(VidmNode.start_http, self.vidm_nodes)
             if self.start_slapd(reset):
                 log(f'slapd started: ldap://127.0.0.1:{LDAP_PORT} ldap://{HOST_IP}:{LDAP_PORT} {self.ldapi_uri}')
             note = self.install_amupgrade()
             if note:
                 log(note)
+            url = self.start_vcsim(reset)
+            if url:
+                log(f'vcsim started: {url} (user {VCSIM_USER}, password in {self.vcsim_password})')
             parallel(Node.wait_ready, self.nodes)
 
             if self.start_haproxy(self.render_haproxy_cfg()):
@@ -1271,7 +1560,8 @@ mail: {uid}@example.com
             self.haproxy_pidfile.unlink(missing_ok=True)
             with contextlib.suppress(FileNotFoundError):
                 self.admin_sock.unlink()
-            parallel(Node.teardown, self.existing_nodes())
+            parallel(NamespaceHost.teardown, self.existing_nodes())
+            self.stop_vcsim()
             pid = self.slapd_pid()
             if pid:
                 stop_pid(pid, 'slapd')
@@ -1285,8 +1575,9 @@ mail: {uid}@example.com
 
     def status(self, as_json):
         problems = []
-        report = {'lab_dir': str(self.dir), 'bridge': None, 'sites': {}, 'nodes': {}, 'haproxy': None,
-                  'ldap': None, 'amupgrade': None, 'config_version_check': self.config_check}
+        report = {'lab_dir': str(self.dir), 'bridge': None, 'sites': {}, 'nodes': {}, 'vidm_nodes': {},
+                  'haproxy': None, 'ldap': None, 'amupgrade': None, 'vcsim': None,
+                  'config_version_check': self.config_check}
         if self.bridge_exists():
             report['bridge'] = {'name': BRIDGE, 'owner': self.bridge_owner()}
         else:
@@ -1312,6 +1603,22 @@ mail: {uid}@example.com
                 problems.append(f'{node.name}: Tomcat not running')
             elif not ready:
                 problems.append(f'{node.name}: not ready ({observation})')
+        for node in self.vidm_nodes:
+            ssh_pid, http_pid, state = node.sshd_pid(), node.http_pid(), node.state() or {}
+            ready, observation = node.ready() if http_pid else (False, 'not running')
+            report['vidm_nodes'][node.name] = {
+                'ip': node.ip, 'netns': node.netns_exists(), 'sshd_pid': ssh_pid, 'http_pid': http_pid,
+                'heartbeat': ready, 'heartbeat_status': observation, 'version': state.get('version'),
+                'database': state.get('db_type')}
+            if not (ssh_pid and tcp_open(node.ip, 22)):
+                problems.append(f'{node.name}: sshd not running or not listening on {node.ip}:22')
+            if not ready:
+                problems.append(f'{node.name}: heartbeat not ok ({observation})')
+        if self.vcsim_enabled:
+            pid = self.vcsim_pid()
+            report['vcsim'] = {'pid': pid, 'address': f'{VCSIM_ADDRESS[0]}:{VCSIM_ADDRESS[1]}'}
+            if not pid:
+                problems.append('vcsim not running')
         pid = self.haproxy_pid()
         if pid:
             try:
@@ -1364,6 +1671,13 @@ mail: {uid}@example.com
                   f' | tomcat {e["tomcat_pid"] or "DOWN"}'
                   f' | ready {"yes" if e["ready"] else "NO (" + str(e["ready_status"]) + ")"}'
                   f' | version {e["version"] or "-"}')
+        for name, e in report['vidm_nodes'].items():
+            print(f'{name:<9} {e["ip"]:<12} netns {"ok" if e["netns"] else "MISSING"}'
+                  f' | sshd {e["sshd_pid"] or "DOWN"} | http {e["http_pid"] or "DOWN"}'
+                  f' | heartbeat {"ok" if e["heartbeat"] else "NO (" + str(e["heartbeat_status"]) + ")"}'
+                  f' | version {e["version"] or "-"} | database {e["database"] or "-"}')
+        if report['vcsim']:
+            print(f'vcsim     pid {report["vcsim"]["pid"] or "DOWN"} https://{report["vcsim"]["address"]}/sdk')
         print(f'config    version check {"on" if report["config_version_check"] else "off"} (LAB_AM_CONFIG_CHECK)')
         if report['haproxy']:
             h = report['haproxy']
@@ -1383,6 +1697,16 @@ mail: {uid}@example.com
         print('status    ' + ('ok' if not problems else 'PROBLEMS:\n  ' + '\n  '.join(problems)))
 
 
+def parse_node_setting(text):
+    """'vidm2:fail_update=true' -> ('vidm2', 'fail_update', True)."""
+    node, _colon, setting = text.partition(':')
+    key, _equals, value = setting.partition('=')
+    try:
+        return node, key, json.loads(value)
+    except ValueError:
+        raise LabError(f'--set {text!r}: expected NODE:KEY=JSON, e.g. vidm2:fail_update=true') from None
+
+
 def main():
     parser = argparse.ArgumentParser(prog='labctl', description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest='command', required=True)
@@ -1394,6 +1718,11 @@ def main():
     down.add_argument('--purge', action='store_true', help='also delete the lab directory')
     status = commands.add_parser('status', help='show every component; non-zero exit if any is down')
     status.add_argument('--json', action='store_true')
+    vidm = commands.add_parser('vidm-reset', help='every vIDM node back to its first version, in the pool')
+    vidm.add_argument('--database', choices=VIDM_DATABASES, help='database type the nodes name (default '
+                      'LAB_VIDM_DATABASE or postgresql)')
+    vidm.add_argument('--set', action='append', default=[], metavar='NODE:KEY=JSON', dest='overrides',
+                      help='a simulator state value for one node, e.g. vidm2:fail_update=true')
     haproxy = commands.add_parser('haproxy', help="send one runtime API command to the lab's HAProxy")
     haproxy.add_argument('words', nargs='+', metavar='WORD',
                          help="e.g. show stat | set server am_site1/am1 state drain")
@@ -1404,6 +1733,8 @@ def main():
             lab.up(args.reset)
         elif args.command == 'down':
             lab.down(args.purge)
+        elif args.command == 'vidm-reset':
+            lab.vidm_reset(args.database, [parse_node_setting(item) for item in args.overrides])
         elif args.command == 'haproxy':
             print(lab.haproxy_command(' '.join(args.words)))
         else:

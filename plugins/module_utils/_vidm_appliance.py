@@ -76,6 +76,11 @@ def parse_check_output(text):
     return None
 
 
+def reboot_pending(check_text):
+    """True when ``updatemgr.hzn check`` says an installed update waits for the restart."""
+    return bool(re.search(r'reboot required', check_text or '', re.IGNORECASE))
+
+
 def plan_upgrade(current, target, source):
     """The list of steps (strings) that bring ``current`` to ``target``; empty when there."""
     if version_tuple(current) >= version_tuple(target):
@@ -149,7 +154,14 @@ def upgrade(run, params, check_mode=False):
     if params['source'] == 'online':
         updatemgr = params['updatemgr_path']
         run_step(run, [updatemgr, 'updateinstaller'], steps)
-        offered = parse_check_output(run_step(run, [updatemgr, 'check'], steps))
+        check_text = run_step(run, [updatemgr, 'check'], steps)
+        if reboot_pending(check_text):
+            # An earlier run installed the update and stopped before the restart: resume there.
+            result.update(changed=False, reboot_required=True, msg='an update is installed on the appliance (%s) '
+                          'and waits for its restart' % version)
+            result.pop('diff')
+            return result
+        offered = parse_check_output(check_text)
         if offered is None:
             raise ApplianceError('%s check offers no update (node at %s, target %s)' % (updatemgr, version, target),
                                  steps=steps)

@@ -15,7 +15,11 @@ vIDM clusters, as summarised in /work/shared/reference/domain-facts.md, sections
   ``/opt/vmware/var/log/update.log``;
 * ``/usr/local/horizon/update/updateOffline.hzn -f <bundle>`` (offline upgrade);
 * ``vamicli version --appliance`` printing ``Version - 3.3.7.0 Build 21173100``;
-* the upgrade needs 4 GB free on ``/`` (``df -P -k /`` stand-in at ``bin/df``);
+* the upgrade needs 4 GB free on ``/`` (``df -P -k /`` stand-in at ``usr/bin/df``);
+* "Restart the virtual appliance" after the update: ``reboot`` or ``shutdown -r <when>`` stand-ins
+  at ``usr/sbin`` that change the boot id (``var/lib/vidm-sim/boot_id``, which the lab mounts over
+  ``/proc/sys/kernel/random/boot_id`` so ``ansible.builtin.reboot`` sees a new boot); anything
+  else (halt, power-off) is refused, so a misdirected command can never stop a real machine;
 * the node health API ``GET /SAAS/API/1.0/REST/system/health/heartbeat`` (``ok``) and
   ``GET /SAAS/API/1.0/REST/system/health`` (a JSON object whose values are the strings
   ``"true"``, ``"false"``, ``"unknown"`` or a number/version as a string);
@@ -28,9 +32,13 @@ Chosen here, not public [U]: the exact wording of ``updatemgr.hzn check`` (``Upd
 <version> Build <build>`` / ``No update available``), every option of ``updateOffline.hzn`` other
 than ``-f`` (rejected), the log line format, and the exit codes (0 ok, 1 error, 2 usage).
 
-The update itself is a state change: ``update`` (or ``updateOffline.hzn``) records the new
-version and a "reboot" that lasts ``update_seconds``; during it the HTTP service answers 503 and
-``vamicli`` still reports the old version; afterwards both report the new one.
+The update itself is a state change: ``update`` (or ``updateOffline.hzn``) installs the new
+version, which takes ``update_seconds``, and stops the node's services until the appliance is
+restarted: from then the HTTP service answers 503, ``updatemgr.hzn check`` says a reboot is
+required and ``vamicli`` reports the old version. The reboot takes ``reboot_seconds`` (after the
+install finished); afterwards both report the new version. ``fail_update`` makes ``update`` and
+``updateOffline.hzn`` fail after their checks, leaving the node on its version and serving (a
+failed package installation). Not modelled: the SSH session dropping during the reboot.
 
 State: ``$VIDM_SIM_ROOT/var/lib/vidm-sim/state.json`` (see ``DEFAULT_STATE``). ``--install ROOT``
 lays the commands out under ROOT at their real relative paths and writes the state and the
@@ -59,8 +67,11 @@ COMMANDS = {
     'updateoffline': 'usr/local/horizon/update/updateOffline.hzn',
     'vamicli': 'usr/sbin/vamicli',
     'psql': 'opt/vmware/vpostgres/current/bin/psql',
-    'df': 'bin/df',
+    'df': 'usr/bin/df',
+    'reboot': 'usr/sbin/reboot',
+    'shutdown': 'usr/sbin/shutdown',
 }
+BOOT_ID_RELPATH = 'var/lib/vidm-sim/boot_id'
 
 DEFAULT_STATE = {
     'version': '3.3.6.0', 'build': '19203469',
@@ -79,9 +90,14 @@ DEFAULT_STATE = {
     'delegate_ip': '10.0.0.50',
     'peers': 3,
     'never_green': False,
+    'fail_update': False,
     'checked_update': None,
-    'reboot_until': 0,
+    'reboot_seconds': 2,
+    'down_until': 0,
     'pending_version': None,
+    'reboot_pending': False,
+    'rebooting': False,
+    'boots': 1,
     'runs': [],
 }
 
@@ -101,11 +117,22 @@ def load_state(root):
     with open(os.path.join(root, STATE_RELPATH)) as handle:
         state = json.load(handle)
     # the simulated reboot ends: the pending version becomes the node's version
-    if state.get('pending_version') and time.time() >= state.get('reboot_until', 0):
-        state['version'], state['build'] = state['pending_version']
+    if state['rebooting'] and time.time() >= state['down_until']:
+        if state['pending_version']:
+            state['version'], state['build'] = state['pending_version']
         state['pending_version'] = None
+        state['reboot_pending'] = state['rebooting'] = False
         save_state(root, state)
     return state
+
+
+def node_down(state):
+    """Why the node's services do not answer, or None when they do."""
+    if state['rebooting'] or time.time() < state['down_until']:
+        return 'node rebooting' if state['rebooting'] else 'update running'
+    if state['reboot_pending']:
+        return 'update installed, services stopped until the appliance is restarted'
+    return None
 
 
 def save_state(root, state):
@@ -130,13 +157,22 @@ def record(root, state, argv):
 
 
 def start_update(root, state, how):
+    if state['fail_update']:
+        state['checked_update'] = None
+        save_state(root, state)
+        log(root, 'Update (%s) to %s Build %s: ERROR package installation failed; node left on %s'
+            % (how, state['target_version'], state['target_build'], state['version']))
+        print('Error: update failed: package installation failed (see %s)' % ('/' + LOG_RELPATH), file=sys.stderr)
+        return 1
     state['pending_version'] = [state['target_version'], state['target_build']]
-    state['reboot_until'] = time.time() + float(state['update_seconds'])
+    state['reboot_pending'] = True
+    state['down_until'] = time.time() + float(state['update_seconds'])
     state['checked_update'] = None
     save_state(root, state)
     log(root, 'Update (%s) from %s Build %s to %s Build %s installed; reboot required'
         % (how, state['version'], state['build'], state['target_version'], state['target_build']))
     print('Update installed: %s Build %s. Reboot required.' % (state['target_version'], state['target_build']))
+    return 0
 
 
 def cmd_updatemgr(argv):
@@ -154,7 +190,7 @@ def cmd_updatemgr(argv):
         return 0
     current = (state['pending_version'] or [state['version'], state['build']])
     if sub == 'check':
-        if state['pending_version']:
+        if state['reboot_pending']:
             log(root, 'check: update installed, reboot pending')
             print('Update installed, reboot required.')
             state['checked_update'] = None
@@ -176,8 +212,7 @@ def cmd_updatemgr(argv):
         log(root, 'update: ERROR not enough free space on /')
         print('Error: not enough free space on / (%d MB, 4096 MB needed)' % state['free_mb'], file=sys.stderr)
         return 1
-    start_update(root, state, 'online')
-    return 0
+    return start_update(root, state, 'online')
 
 
 def sha256_of(path):
@@ -207,8 +242,7 @@ def cmd_updateoffline(argv):
     if state['free_mb'] < 4096:
         print('Error: not enough free space on /', file=sys.stderr)
         return 1
-    start_update(root, state, 'offline')
-    return 0
+    return start_update(root, state, 'offline')
 
 
 def cmd_vamicli(argv):
@@ -218,6 +252,37 @@ def cmd_vamicli(argv):
     state = load_state(root_dir())
     print('Version - %s Build %s' % (state['version'], state['build']))
     return 0
+
+
+def cmd_reboot(argv, name='reboot'):
+    """``reboot`` or ``shutdown -r <when> [message]``: a new boot id, the node down for
+    ``reboot_seconds`` after any running install, then the pending version."""
+    if name == 'shutdown':
+        if len(argv) < 2 or argv[0] != '-r' or not (argv[1] == 'now' or argv[1].lstrip('+').isdigit()):
+            print('shutdown (vidm sim): only "shutdown -r <now|+m|0> [message]" is modelled; '
+                  'halt and power-off are refused', file=sys.stderr)
+            return 2
+    elif argv:
+        print('reboot (vidm sim): no options are modelled', file=sys.stderr)
+        return 2
+    root = root_dir()
+    state = load_state(root)
+    record(root, state, [name] + argv)
+    state['rebooting'] = True
+    state['down_until'] = max(time.time(), state['down_until']) + float(state['reboot_seconds'])
+    state['boots'] += 1
+    save_state(root, state)
+    write_boot_id(root, state)
+    log(root, 'reboot %d requested (%s)' % (state['boots'], ' '.join([name] + argv)))
+    return 0
+
+
+def write_boot_id(root, state):
+    digest = hashlib.sha256(('%s/%d' % (root, state['boots'])).encode()).hexdigest()
+    boot_id = '%s-%s-%s-%s-%s\n' % (digest[:8], digest[8:12], digest[12:16], digest[16:20], digest[20:32])
+    # In place, not by rename: the lab bind-mounts this very file over /proc/sys/kernel/random/boot_id.
+    with open(os.path.join(root, BOOT_ID_RELPATH), 'w') as handle:
+        handle.write(boot_id)
 
 
 def cmd_df(argv):
@@ -327,8 +392,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(404, json.dumps({'errors': [{'code': 'not.found', 'message': path}]}))
             return
         state = load_state(self.root)
-        if state.get('pending_version'):
-            self.send(503, 'Service Unavailable (update running, node rebooting)', 'text/plain')
+        down = node_down(state)
+        if down:
+            self.send(503, 'Service Unavailable (%s)' % down, 'text/plain')
             return
         if path.endswith('/heartbeat'):
             self.send(200, 'ok', 'text/plain')
@@ -376,6 +442,7 @@ def install(root, overrides):
             handle.write(text)
     os.chmod(os.path.join(root, PGPOOL_PWD_RELPATH), stat.S_IRUSR | stat.S_IWUSR)
     os.makedirs(os.path.dirname(os.path.join(root, LOG_RELPATH)), exist_ok=True)
+    write_boot_id(root, state)
 
 
 def serve(root, listen, port_file=None):
@@ -392,7 +459,8 @@ def serve(root, listen, port_file=None):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     handlers = {'updatemgr': cmd_updatemgr, 'updateoffline': cmd_updateoffline, 'vamicli': cmd_vamicli,
-                'psql': cmd_psql, 'df': cmd_df}
+                'psql': cmd_psql, 'df': cmd_df, 'reboot': cmd_reboot,
+                'shutdown': lambda args: cmd_reboot(args, 'shutdown')}
     if argv and argv[0] in handlers:
         try:
             return handlers[argv[0]](argv[1:])

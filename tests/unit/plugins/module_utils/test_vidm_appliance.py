@@ -160,8 +160,9 @@ def test_wait_healthy_down_names_heartbeat():
 class FakeAppliance:
     """run() for the upgrade: vamicli, df, updatemgr, updateOffline, with a call log."""
 
-    def __init__(self, version='3.3.6.0', free_kb=8 * 1024 * 1024, offered='3.3.7.0'):
+    def __init__(self, version='3.3.6.0', free_kb=8 * 1024 * 1024, offered='3.3.7.0', check_text=None):
         self.version = version
+        self.check_text = check_text
         self.free_kb = free_kb
         self.offered = offered
         self.calls = []
@@ -175,7 +176,7 @@ class FakeAppliance:
             return 0, ('Filesystem 1024-blocks Used Available Capacity Mounted on\n'
                        '/dev/sda4 20971520 1 %d 50%% /\n' % self.free_kb), ''
         if name == 'updatemgr.hzn' and argv[1] == 'check':
-            return 0, 'Update available: %s Build 2\n' % self.offered, ''
+            return 0, self.check_text or 'Update available: %s Build 2\n' % self.offered, ''
         return 0, 'ok\n', ''
 
 
@@ -213,6 +214,14 @@ def test_upgrade_free_space_refused():
     with pytest.raises(va.ApplianceError, match='only 1024 MB free on /, the upgrade needs 4096 MB'):
         va.upgrade(run, params())
     assert not [c for c in run.calls if 'update' in c[0]]
+
+
+def test_upgrade_resumes_at_a_pending_restart():
+    run = FakeAppliance(check_text='Update installed, reboot required.\n')
+    result = va.upgrade(run, params())
+    assert not result['changed'] and result['reboot_required']
+    assert 'waits for its restart' in result['msg'] and 'diff' not in result
+    assert ['/u/updatemgr.hzn', 'update'] not in run.calls
 
 
 def test_upgrade_wrong_offer_refused():
