@@ -1047,6 +1047,14 @@ frontend am_front
                 f'        lb_haproxy_socket: {q(str(self.admin_sock))}',
                 f'        lb_pool: {VIDM_BACKEND}',
                 f'        vidm_frontend_url: {q(f"http://{VIDM_FRONTEND[0]}:{VIDM_FRONTEND[1]}")}',
+                '        # The lab\'s nodes upgrade and restart in seconds: short waits, so a fault shows quickly.',
+                '        vidm_cluster_upgrade_precheck_timeout: 10',
+                '        vidm_cluster_upgrade_health_timeout: 60',
+                '        vidm_cluster_upgrade_health_sleep: 0.5',
+                '        vidm_cluster_upgrade_reboot_timeout: 120',
+                '        vidm_cluster_upgrade_drain_timeout: 30',
+                '        vidm_cluster_upgrade_enable_timeout: 30',
+                '        vidm_cluster_upgrade_log_dir: /usr/local/horizon/idmops-logs',
                 '      hosts:',
             ]
             for n in self.vidm_nodes:
@@ -1402,12 +1410,21 @@ mail: {uid}@example.com
                             'primary' if name == primary else 'standby'] for i, name in enumerate(names)],
         }
 
-    def vidm_reset(self, database=None, overrides=()):
-        """Every vIDM node back to its first version, with ``database`` and per-node state
-        ``overrides`` [(node name, key, value)], in the pool again."""
+    def vidm_nodes_named(self, overrides):
+        """The vIDM nodes the (node name, key, value) overrides name; LabError for another name."""
         unknown = {name for name, _key, _value in overrides} - {n.name for n in self.vidm_nodes}
         if unknown:
             raise LabError(f'no vIDM node {", ".join(sorted(unknown))} in this lab')
+        return [n for n in self.vidm_nodes if n.name in {name for name, _key, _value in overrides}]
+
+    def vidm_set(self, overrides):
+        for node in self.vidm_nodes_named(overrides):
+            node.set_state({key: value for name, key, value in overrides if name == node.name})
+
+    def vidm_reset(self, database=None, overrides=()):
+        """Every vIDM node back to its first version, with ``database`` and per-node state
+        ``overrides`` [(node name, key, value)], in the pool again."""
+        self.vidm_nodes_named(overrides)
         with self.locked():
             for node in self.vidm_nodes:
                 state = self.vidm_overrides(node, database)
@@ -1723,6 +1740,8 @@ def main():
                       'LAB_VIDM_DATABASE or postgresql)')
     vidm.add_argument('--set', action='append', default=[], metavar='NODE:KEY=JSON', dest='overrides',
                       help='a simulator state value for one node, e.g. vidm2:fail_update=true')
+    vidm_set = commands.add_parser('vidm-set', help='change simulator state values of vIDM nodes, keeping the rest')
+    vidm_set.add_argument('overrides', nargs='+', metavar='NODE:KEY=JSON', help='e.g. vidm2:fail_update=false')
     haproxy = commands.add_parser('haproxy', help="send one runtime API command to the lab's HAProxy")
     haproxy.add_argument('words', nargs='+', metavar='WORD',
                          help="e.g. show stat | set server am_site1/am1 state drain")
@@ -1735,6 +1754,8 @@ def main():
             lab.down(args.purge)
         elif args.command == 'vidm-reset':
             lab.vidm_reset(args.database, [parse_node_setting(item) for item in args.overrides])
+        elif args.command == 'vidm-set':
+            lab.vidm_set([parse_node_setting(item) for item in args.overrides])
         elif args.command == 'haproxy':
             print(lab.haproxy_command(' '.join(args.words)))
         else:
