@@ -24,7 +24,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_HOME := $(BUILD)/ansible-home
 
 .PHONY: help deps system-deps venv collection test-tree test lint sanity units integration \
-        molecule demo bench lab-up lab-down lab-status changelog clean
+        molecule demo bench lab-up lab-down lab-status changelog clean docs ee awx-collection
 
 help:
 	@echo "make demo    upgrade the lab's AM site under load and write build/demo-report.json"
@@ -65,7 +65,7 @@ $(GET_PIP_CACHE)/get_pip_24_2.py: tools/get_pip_standin.py
 	$(BIN)/pip download -q --disable-pip-version-check --no-deps -d $(GET_PIP_CACHE) pip==24.2
 	cp tools/get_pip_standin.py $@
 
-lint: deps
+lint: deps awx-collection
 	$(BIN)/ansible-lint --profile production
 
 sanity: deps test-tree $(GET_PIP_CACHE)/get_pip_24_2.py
@@ -74,7 +74,7 @@ sanity: deps test-tree $(GET_PIP_CACHE)/get_pip_24_2.py
 units: deps test-tree
 	$(ANSIBLE_TEST) units --local --python $(ANSIBLE_TEST_PYTHON) --color no
 
-integration: deps test-tree
+integration: deps test-tree awx-collection
 	$(ANSIBLE_TEST) integration --local --python $(ANSIBLE_TEST_PYTHON) --color no --allow-destructive --allow-root
 
 molecule: deps
@@ -101,6 +101,31 @@ lab-status:
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint
+
+# Module, role and plugin reference (RST) from the collection's own documentation, in build/docs/reference.
+DOCS_VENV := $(BUILD)/docs-venv
+docs: collection $(DOCS_VENV)/.installed
+	rm -rf $(BUILD)/docs/reference && mkdir -p $(BUILD)/docs/reference
+	PATH=$(DOCS_VENV)/bin:$$PATH antsibull-docs collection --use-current --dest-dir $(BUILD)/docs/reference \
+	  idmops.lifecycle
+	@echo "make docs: $(BUILD)/docs/reference/collections/idmops/lifecycle/index.rst"
+
+$(DOCS_VENV)/.installed: docs/reference/requirements.txt
+	test -x $(DOCS_VENV)/bin/python || $(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install -q --disable-pip-version-check -r docs/reference/requirements.txt
+	touch $@
+
+# Build context of the execution environment (execution-environment.yml) in build/ee; build the image
+# from it with podman or docker where one is installed.
+ee: venv
+	rm -rf $(BUILD)/ee-src $(BUILD)/ee && mkdir -p $(BUILD)/ee-src
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/ee-src $(ROOT)
+	mv $(BUILD)/ee-src/idmops-lifecycle-*.tar.gz $(BUILD)/ee-src/idmops-lifecycle.tar.gz
+	$(BIN)/ansible-builder create -f execution-environment.yml --context $(BUILD)/ee --output-filename Containerfile
+
+# awx.awx for playbooks/awx_configure.yml, from the `ansible` package pinned in constraints.txt.
+awx-collection: venv
+	$(ROOT)/awx/install-awx-collection $(COLLECTIONS)
 
 clean: lab-down
 	rm -rf $(BUILD) tests/output
