@@ -688,6 +688,7 @@ class Node(NamespaceHost):
                    f'(the reason is in {self.tomcat}/logs/localhost.*.log; `lab/up --reset` starts from the '
                    'initial state)', sleep=0.25)
 
+
 class VidmNode(NamespaceHost):
     """A vIDM appliance node: the appliance simulator installed under <node>/root and mounted at
     the appliance's real paths, and the node's HTTP service (heartbeat, health) on port 80."""
