@@ -198,7 +198,7 @@ class InstallerUpgrade:
         self.log_path = params['log_path'] or ntpath.join(ntpath.dirname(params['installer_path']) or 'C:\\Windows\\Temp',
                                                            ntpath.splitext(ntpath.basename(params['installer_path']))[0] + '.log')
         self.result = dict(changed=False, target_version=params['target_version'], log_path=self.log_path,
-                           rebooted=False, reboot_reasons=[], connection_dropped=False, rc=None)
+                           rebooted=False, reboot_reasons=[], connection_dropped=False, installer_rc=None)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -255,7 +255,7 @@ class InstallerUpgrade:
 
     def plan(self, before):
         steps = self.plan_steps()
-        self.result.update(plan=steps, version_after=self.p['target_version'],
+        self.result.update(plan=steps, version_after=self.p['target_version'], service_state=self.service_state(),
                            msg='would upgrade %s from %s to %s: %s' % (self.product, before['version'],
                                                                       self.p['target_version'], '; '.join(steps)))
         return self.result
@@ -315,7 +315,7 @@ class InstallerUpgrade:
             self.wait_installer_gone()
             return None
         rc = result.get('rc')
-        self.result['rc'] = rc
+        self.result['installer_rc'] = rc
         if rc not in ACCEPTED_RC:
             raise UpgradeError('the installer exited with rc %s (accepted: 0, 3010); see its log %s%s'
                                % (rc, self.log_path, _said(result)), **self.result)

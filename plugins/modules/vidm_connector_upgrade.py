@@ -196,8 +196,8 @@ jre_changed:
   description: Whether the installer replaced the JRE.
   returned: when the installer ran
   type: bool
-rc:
-  description: The installer's exit code; null when the connection dropped during the install (the outcome was then read from the host).
+installer_rc:
+  description: The installer's exit code (not C(rc), which Ansible would read as the task's own); null when the connection dropped during the install (the outcome was then read from the host).
   returned: always
   type: int
   sample: 3010
@@ -221,7 +221,7 @@ reboot_reasons:
   sample: ['the JRE changed from 8.0.2020.8 to 8.0.2820.8']
 service_state:
   description: The state of O(service_name) as M(ansible.windows.win_service_info) reports it (V(started) when running).
-  returned: success and not check mode
+  returned: success
   type: str
   sample: started
 log_path:

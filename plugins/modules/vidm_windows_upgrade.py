@@ -238,8 +238,8 @@ service_account:
   description: The account the service was set to run as.
   returned: when O(service_account=domain_user) and the installer ran
   type: str
-rc:
-  description: The installer's exit code; null when the connection dropped during the install.
+installer_rc:
+  description: The installer's exit code (not C(rc), which Ansible would read as the task's own); null when the connection dropped during the install.
   returned: always
   type: int
 connection_dropped:
@@ -257,7 +257,7 @@ reboot_reasons:
   elements: str
 service_state:
   description: The state of O(service_name) (V(started) when running).
-  returned: success and not check mode
+  returned: success
   type: str
 log_path:
   description: The installer's log on the host.

@@ -30,10 +30,14 @@ What it models, and from which public documentation:
 
 Control endpoints (no authentication), for tests: ``POST /_sim/expire-tokens`` (now, or with
 ``?after=N`` once N more authenticated requests were answered: a token expiring mid-run),
-``POST /_sim/connectors/<host or id>/down`` and ``.../up``,
+``POST /_sim/connectors/<host or id>/down`` and ``.../up[?version=V]`` (a connector service
+stopping and running again, after an upgrade with its new version),
 ``POST /_sim/connectors?host=H&version=V[&instanceId=I]`` (adds a connector instance),
 ``POST /_sim/fail-next?status=503&count=N`` (the next N API calls, not logins, answer that),
-``GET /_sim/requests`` (methods and paths seen; never headers or bodies).
+``GET /_sim/requests`` (methods and paths seen; never headers or bodies),
+``GET /_sim/connector-events`` (every down and up, in order) and ``GET /_sim/sync-gaps``: each
+moment at which a directory's non-empty Sync Connectors list had no connector up (checked on
+every down/up and every change of a list), so that a test can assert there was none.
 
 Not modelled: the real sync (no users or groups), sync safeguards and schedules, paging,
 any other resource. ``python3 vidm_sim.py [--port 0] [--port-file F]`` prints ``port=<n>``.
@@ -117,6 +121,15 @@ class State:
         self.fail_next = []
         self.requests = []
         self.expire_after = None
+        self.connector_events = []
+        self.sync_gaps = []
+
+    def record_gaps(self, cause):
+        """Note every directory whose failover list has connectors but none of them up."""
+        for did, ids in sorted(self.sync_connectors.items()):
+            if ids and not any(self.connectors[c]['up'] for c in ids):
+                self.sync_gaps.append(dict(time=time.time(), directoryId=did, name=self.directories[did]['name'],
+                                           connectors=[self.connectors[c]['host'] for c in ids], cause=cause))
 
     def expire_all(self):
         for token in self.tokens:
@@ -209,6 +222,10 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {'pending': len(st.fail_next)}
         if method == 'GET' and path == '/_sim/requests':
             return 200, {'items': st.requests}
+        if method == 'GET' and path == '/_sim/connector-events':
+            return 200, {'items': st.connector_events}
+        if method == 'GET' and path == '/_sim/sync-gaps':
+            return 200, {'items': st.sync_gaps}
         if method == 'POST' and path == '/_sim/connectors':
             cid = query.get('instanceId') or 'c-%d' % (len(st.connectors) + 1)
             st.connectors[cid] = dict(instanceId=cid, host=query['host'], version=query.get('version', '19.03.0.0'), up=True)
@@ -217,6 +234,10 @@ class Handler(BaseHTTPRequestHandler):
         if method == 'POST' and len(parts) == 5 and parts[2] == 'connectors' and parts[4] in ('up', 'down'):
             conn = self._connector(parts[3])
             conn['up'] = parts[4] == 'up'
+            if conn['up'] and query.get('version'):
+                conn['version'] = query['version']
+            st.connector_events.append(dict(time=time.time(), host=conn['host'], up=conn['up'], version=conn['version']))
+            st.record_gaps('%s %s' % (conn['host'], parts[4]))
             return 200, self._connector_view(conn)
         return 404, {'errors': [{'message': 'no control endpoint %s %s' % (method, path)}]}
 
@@ -408,6 +429,7 @@ class Handler(BaseHTTPRequestHandler):
                         raise SimError(400, 'connector %s listed twice' % cid)
                     wanted.append(cid)
                 st.sync_connectors[d['directoryId']] = wanted
+                st.record_gaps('Sync Connectors list of %s set' % d['name'])
                 return 200, self._sync_view(d['directoryId']), vendor('sync_connectors')
             if rest == ['syncprofile', 'sync'] and method == 'POST':
                 self._json_body(raw, 'sync', ('ignoreSafeguards',), ())

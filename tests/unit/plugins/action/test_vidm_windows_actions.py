@@ -93,7 +93,7 @@ def test_installer_failure_fails_the_task_with_the_rc(tmp_path):
     sim.state['quirks']['installer_rc'] = 1603
     url, digest = connector_installer(sim)
     result = Harness(vidm_connector_upgrade, sim, connector_args(url, digest)).run()
-    assert result['failed'] is True and result['rc'] == 1603
+    assert result['failed'] is True and result['installer_rc'] == 1603
     assert result['msg'].startswith('the installer exited with rc 1603')
 
 
@@ -103,7 +103,7 @@ def test_check_mode_runs_no_command(tmp_path):
     harness = Harness(vidm_connector_upgrade, sim, connector_args(url, digest), check_mode=True)
     result = harness.run()
     assert result['changed'] is True and len(result['plan']) == 4
-    assert [name for name, no_log in harness.no_log_calls] == ['win_reg_stat', 'win_stat', 'win_stat']
+    assert [name for name, no_log in harness.no_log_calls] == ['win_reg_stat', 'win_stat', 'win_stat', 'win_service_info']
 
 
 @pytest.mark.parametrize('args, message', [

@@ -64,7 +64,7 @@ def test_upgrade_without_jre_change_does_not_reboot(tmp_path):
     assert result['changed'] is True
     assert result['version_before'] == '19.03.0.0' and result['after']['version'] == '19.03.0.1'
     assert result['rebooted'] is False and result['reboot_reasons'] == [] and result['jre_changed'] is False
-    assert result['rc'] == 0 and result['service_state'] == 'started'
+    assert result['installer_rc'] == 0 and result['service_state'] == 'started'
     assert sim.state['boot_count'] == 1
     assert sim.vidm == [('conn1.example.com', 'down', None), ('conn1.example.com', 'up', '19.03.0.1')]
     assert installs(sim) == ['"%s" /s /v"/qn REBOOT=ReallySuppress /l*v \\"C:\\Temp\\connector.log\\""' % STAGED]
@@ -86,7 +86,7 @@ def test_exit_code_3010_reboots(tmp_path):
     sim.state['quirks']['installer_rc'] = 3010
     url, digest = connector_installer(sim)
     result = connector(sim, url, digest).run()
-    assert result['rc'] == 3010 and result['rebooted'] is True
+    assert result['installer_rc'] == 3010 and result['rebooted'] is True
     assert result['reboot_reasons'] == ['the installer returned 3010']
     assert sim.state['boot_count'] == 2
 
@@ -99,7 +99,7 @@ def test_installer_failure_is_a_clear_error(tmp_path):
         connector(sim, url, digest).run()
     assert 'the installer exited with rc 1603 (accepted: 0, 3010)' in str(info.value)
     assert 'C:\\Temp\\connector.log' in str(info.value)
-    assert info.value.result['rc'] == 1603
+    assert info.value.result['installer_rc'] == 1603
     assert sim.state['registry'][CONNECTOR_KEY.lower()]['displayversion'] == '19.03.0.0'
     assert sim.state['services']['IDM Connector']['state'] == 'started' and sim.state['boot_count'] == 1
 
@@ -145,7 +145,7 @@ def test_connection_drop_during_install_reconnects_and_polls(tmp_path):
     url, digest = connector_installer(sim, jre=NEW_JRE)
     clock = Clock()
     result = connector(sim, url, digest, clock=clock).run()
-    assert result['connection_dropped'] is True and result['rc'] is None
+    assert result['connection_dropped'] is True and result['installer_rc'] is None
     assert 'dropped' in result['connection_error']
     assert result['rebooted'] is True and sim.state['boot_count'] == 2
     polls = [c for c in sim.commands() if c.startswith('tasklist.exe')]

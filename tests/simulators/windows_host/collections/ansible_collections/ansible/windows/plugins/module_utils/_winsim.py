@@ -116,10 +116,13 @@ class Host:
             fcntl.flock(lock, fcntl.LOCK_EX)
             with open(path) as f:
                 host = cls(json.load(f), os.path.join(state_dir, name))
-            yield host
-            with open(path + '.tmp', 'w') as f:
-                json.dump(host.state, f, indent=1, sort_keys=True)
-            os.replace(path + '.tmp', path)
+            try:
+                yield host
+            finally:
+                # Saved also when the connection fails: the fault is consumed.
+                with open(path + '.tmp', 'w') as f:
+                    json.dump(host.state, f, indent=1, sort_keys=True)
+                os.replace(path + '.tmp', path)
 
     # --- the connection ---------------------------------------------------------------------
 
@@ -145,7 +148,7 @@ class Host:
 
     @staticmethod
     def _join(base, name):
-        return base.rstrip('/') + '/' + name if base.startswith('/') else ntpath.join(base, name)
+        return base.replace('\\', '/').rstrip('/') + '/' + name if base.startswith('/') else ntpath.join(base, name)
 
     # --- modules -----------------------------------------------------------------------------------
 
@@ -274,7 +277,7 @@ class Host:
         if not password:
             return 1, 'Enter a password for the configuration package:', 'a password is required'
         flavour = posixpath if script.startswith('/') else ntpath
-        folder = flavour.dirname(flavour.dirname(script))
+        folder = flavour.dirname(flavour.dirname(self.local(script) if script.startswith('/') else script))
         name = '%s-conn-%s.enc' % (self.state['hostname'].replace('.', '-'), time.strftime('%Y%m%d%H%M%S'))
         local = self.local(self._join(folder, name))
         with open(local, 'w') as f:
