@@ -89,6 +89,7 @@ demo: deps
 
 bench: deps
 	$(BIN)/python $(ROOT)/bench/rolling_window.py --results $(ROOT)/bench/results
+	$(BIN)/python $(ROOT)/bench/vidm_cluster_roll.py --results $(ROOT)/bench/results
 
 lab-up: deps
 	$(ROOT)/lab/up

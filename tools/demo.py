@@ -60,13 +60,13 @@ def node_version(address):
         return json.load(response)['version']
 
 
-def start_probe(out_path):
+def start_probe(out_path, url=FRONTEND_URL, backends=SITES):
     ready_file = out_path + '.ready'
     if os.path.exists(ready_file):
         os.unlink(ready_file)
-    probe = subprocess.Popen([sys.executable, os.path.join(ROOT, 'lab', 'probe.py'), '--url', FRONTEND_URL,
+    probe = subprocess.Popen([sys.executable, os.path.join(ROOT, 'lab', 'probe.py'), '--url', url,
                               '--out', out_path, '--ready-file', ready_file, '--haproxy-socket', ADMIN_SOCKET,
-                              '--backend', ','.join(SITES), '--max-seconds', '1800'])
+                              '--backend', ','.join(backends), '--max-seconds', '1800'])
     deadline = time.monotonic() + PROBE_START_TIMEOUT
     while not os.path.exists(ready_file):
         if probe.poll() is not None or time.monotonic() > deadline:
