@@ -12,9 +12,11 @@ something. Stops the lab again only when it started it.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -90,13 +92,23 @@ def upgrade_command(site):
             '-e', '@' + SITE_VARS, '-e', 'am_site_upgrade_site=%s' % site]
 
 
-def run_playbook(site):
+def run_playbook(site, env=None):
     """Upgrade one site; return (exit code, {host: changed count}, output) and echo the output."""
-    result = subprocess.run(upgrade_command(site), cwd=ROOT, stdout=subprocess.PIPE,
+    result = subprocess.run(upgrade_command(site), cwd=ROOT, stdout=subprocess.PIPE, env=env,
                             stderr=subprocess.STDOUT, text=True, check=False)
     sys.stdout.write(result.stdout)
     changed = {match['host']: int(match['changed']) for match in RECAP_LINE.finditer(result.stdout)}
     return result.returncode, changed, result.stdout
+
+
+def merge_timeline(report_dir, probe_out):
+    """One HTML page of every site's run and the probe's failed requests; returns its path."""
+    runs = sorted(glob.glob(os.path.join(report_dir, 'am_site_upgrade-*.json')))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'build', 'collections'))
+    result = subprocess.run([sys.executable, '-m', 'ansible_collections.idmops.lifecycle.plugins.plugin_utils._report',
+                             '--probe', probe_out, '--out', os.path.join(report_dir, 'demo'), *runs],
+                            env=env, stdout=subprocess.PIPE, text=True, check=True)
+    return next(line for line in result.stdout.splitlines() if line.endswith('.html'))
 
 
 def main():
@@ -112,17 +124,23 @@ def main():
         before = {name: node_version(address) for name, (address, _site) in nodes.items()}
 
         probe_out = os.path.join(os.path.dirname(args.report), 'demo-probe.json')
+        # The upgrade_report callback records each run's phases per host; merged with the probe below.
+        report_dir = os.path.join(os.path.dirname(args.report), 'upgrade-report')
+        shutil.rmtree(report_dir, ignore_errors=True)
+        report_env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED='idmops.lifecycle.upgrade_report',
+                          ANSIBLE_UPGRADE_REPORT_DIR=report_dir)
         probe = start_probe(probe_out)
         wall_started = time.monotonic()
         first_rc = 0
         try:
             for site in SITES:
-                first_rc = run_playbook(site)[0]
+                first_rc = run_playbook(site, report_env)[0]
                 if first_rc:
                     break
         finally:
             wall_seconds = time.monotonic() - wall_started
             probe_result = stop_probe(probe, probe_out)
+        timeline = merge_timeline(report_dir, probe_out)
         after = {name: node_version(address) for name, (address, _site) in nodes.items()}
         second_rc, second_changed = 0, {}
         for site in SITES:
@@ -161,6 +179,7 @@ def main():
           % (report['requests_total'], report['requests_failed'], report['wall_seconds']))
     print('  second run: changed=%s' % (sum(second_changed.values()),))
     print('  report: %s' % args.report)
+    print('  timeline (one lane per node): %s' % timeline)
 
     problems = []
     if first_rc or second_rc:
