@@ -195,8 +195,9 @@ class InstallerUpgrade:
         self._clock = clock
         check_positive(params, 'install_timeout', 'service_timeout', 'reboot_timeout', 'wait_sleep')
         self.checksum = normalize_checksum(params['checksum'])
-        self.log_path = params['log_path'] or ntpath.join(ntpath.dirname(params['installer_path']) or 'C:\\Windows\\Temp',
-                                                           ntpath.splitext(ntpath.basename(params['installer_path']))[0] + '.log')
+        installer = params['installer_path']
+        self.log_path = params['log_path'] or ntpath.join(ntpath.dirname(installer) or 'C:\\Windows\\Temp',
+                                                          ntpath.splitext(ntpath.basename(installer))[0] + '.log')
         self.result = dict(changed=False, target_version=params['target_version'], log_path=self.log_path,
                            rebooted=False, reboot_reasons=[], connection_dropped=False, installer_rc=None)
 
@@ -249,15 +250,14 @@ class InstallerUpgrade:
             raise UpgradeError('after the reboot the %s version is %s, not target_version %s'
                                % (self.product, final['version'], target), **self.result)
         self.result['after'] = final
-        self.result['msg'] = '%s upgraded from %s to %s%s' % (self.product, before['version'], final['version'],
-                                                             ' and rebooted (%s)' % ', '.join(reasons) if reasons else '')
+        rebooted = ' and rebooted (%s)' % ', '.join(reasons) if reasons else ''
+        self.result['msg'] = '%s upgraded from %s to %s%s' % (self.product, before['version'], final['version'], rebooted)
         return self.result
 
     def plan(self, before):
         steps = self.plan_steps()
-        self.result.update(plan=steps, version_after=self.p['target_version'], service_state=self.service_state(),
-                           msg='would upgrade %s from %s to %s: %s' % (self.product, before['version'],
-                                                                      self.p['target_version'], '; '.join(steps)))
+        msg = 'would upgrade %s from %s to %s: %s' % (self.product, before['version'], self.p['target_version'], '; '.join(steps))
+        self.result.update(plan=steps, version_after=self.p['target_version'], service_state=self.service_state(), msg=msg)
         return self.result
 
     def plan_steps(self):

@@ -42,6 +42,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - idmops.lifecycle.windows_installer
 attributes:
   action:
     support: full
@@ -67,27 +68,6 @@ options:
         installed version differs, and fails when the installer leaves another version.
     type: str
     required: true
-  installer_path:
-    description:
-      - Where the installer is (or is staged) on the Windows host, such as
-        V(C:\\Temp\\VMware_Identity_Manager_Connector_19.03.0.1_Installer.exe).
-    type: str
-    required: true
-  installer_url:
-    description:
-      - URL the host downloads the installer from (M(ansible.windows.win_get_url)) when O(installer_path) does
-        not exist or has another sha256. Without it, the installer must already be at O(installer_path).
-    type: str
-  checksum:
-    description:
-      - The sha256 of the installer (64 hex digits, optionally prefixed with V(sha256:)).
-    type: str
-    required: true
-  validate_certs:
-    description:
-      - Whether the download from O(installer_url) verifies the server's TLS certificate.
-    type: bool
-    default: true
   installer_arguments:
     description:
       - Arguments of the InstallShield installer. V({log}) is replaced by O(log_path).
@@ -95,10 +75,6 @@ options:
         the installer returns 3010 instead of rebooting on its own, and a verbose log.
     type: str
     default: '/s /v"/qn REBOOT=ReallySuppress /l*v \"{log}\""'
-  log_path:
-    description:
-      - The installer's log file on the host. Defaults to O(installer_path) with the extension C(.log).
-    type: str
   service_name:
     description:
       - Name of the connector's Windows service ([U] "IDM Connector" in the runbook text).
@@ -110,37 +86,11 @@ options:
         Programs and Features entry).
     type: str
     default: HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\VMware Identity Manager Connector
-  version_registry_value:
-    description:
-      - Registry value of O(version_registry_key) with the installed version.
-    type: str
-    default: DisplayVersion
   jre_path:
     description:
       - The JRE the connector installer manages ([U]); its version is that of C(bin\java.exe).
     type: str
     default: C:\Program Files\VMware\VMware Identity Manager\Connector\jre
-  install_timeout:
-    description:
-      - Seconds to wait for the installer to finish after the WinRM connection dropped during the install.
-    type: int
-    default: 3600
-  service_timeout:
-    description:
-      - Seconds to wait for O(service_name) to be running after the install (and the reboot).
-    type: int
-    default: 600
-  reboot_timeout:
-    description:
-      - Seconds the reboot may take, passed to M(ansible.windows.win_reboot).
-    type: int
-    default: 1200
-  wait_sleep:
-    description:
-      - Seconds between two polls of the host.
-      - From the collection's shared wait option group.
-    type: float
-    default: 1.0
 notes:
   - Requires the C(ansible.windows) collection on the controller.
   - The service is only waited for, not started; the installer and the boot start it.
@@ -197,7 +147,9 @@ jre_changed:
   returned: when the installer ran
   type: bool
 installer_rc:
-  description: The installer's exit code (not C(rc), which Ansible would read as the task's own); null when the connection dropped during the install (the outcome was then read from the host).
+  description:
+    - The installer's exit code (not C(rc), which Ansible would read as the task's own).
+    - Null when the connection dropped during the install; the outcome was then read from the host.
   returned: always
   type: int
   sample: 3010
