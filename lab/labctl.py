@@ -1032,6 +1032,12 @@ frontend am_front
             f'        lb_haproxy_socket: {q(str(self.admin_sock))}',
             f'        am_catalina_base: {q(str(CATALINA_BASE))}',
             f'        am_config_dir: {q(str(CONFIG_MOUNT))}',
+            "        # The lab's identity store is OpenLDAP: schema goes in as cn=config entries over ldapi as root.",
+            f'        am_site_upgrade_ldap_uri: {q(self.ldapi_uri)}',
+            '        am_site_upgrade_ldap_sasl_mechanism: EXTERNAL',
+            '        am_site_upgrade_ldap_bind_dn: ""',
+            '        am_site_upgrade_ldap_bind_password_file: ""',
+            '        am_site_upgrade_schema_ldifs: [WEB-INF/template/ldif/openldap/am_devices_schema.ldif]',
             '      children:',
         ]
         for site in self.sites:
