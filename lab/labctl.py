@@ -31,6 +31,8 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import probe  # lab/probe.py, beside this file: its HAProxy runtime API client
+
 REPO = Path(__file__).resolve().parent.parent
 STANDIN_SRC = REPO / 'lab' / 'standin-am'
 
@@ -727,16 +729,14 @@ class VidmNode(NamespaceHost):
 
     def install(self, overrides):
         """The simulator's initial appliance state, commands and configuration files under root/."""
-        args = [sys.executable, str(VIDM_SIMULATOR), '--install', str(self.root)]
-        for key, value in overrides.items():
-            args += ['--set', f'{key}={json.dumps(value)}']
-        run(args)
+        self.simulator('--install', overrides)
 
     def set_state(self, overrides):
-        args = [sys.executable, str(VIDM_SIMULATOR), '--root', str(self.root)]
-        for key, value in overrides.items():
-            args += ['--set', f'{key}={json.dumps(value)}']
-        run(args)
+        self.simulator('--root', overrides)
+
+    def simulator(self, mode, overrides):
+        sets = [arg for key, value in overrides.items() for arg in ('--set', f'{key}={json.dumps(value)}')]
+        run([sys.executable, str(VIDM_SIMULATOR), mode, str(self.root), *sets])
 
     def http_pid(self):
         pid = read_pid(self.http_pidfile)
@@ -1196,14 +1196,7 @@ frontend am_front
 
     def haproxy_command(self, command):
         """One runtime API command over the admin socket; returns the answer."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(2)
-            s.connect(str(self.admin_sock))
-            s.sendall(command.encode() + b'\n')
-            reply = b''
-            while chunk := s.recv(65536):
-                reply += chunk
-        return reply.decode(errors='replace').strip()
+        return probe.runtime_api(str(self.admin_sock), command).strip()
 
     def wait_haproxy_up(self):
         expected = set(self.haproxy_servers())

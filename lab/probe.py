@@ -120,6 +120,36 @@ class Requests:
         return {'p50': pct(50), 'p90': pct(90), 'p99': pct(99), 'max': round(values[-1], 2)}
 
 
+def runtime_api(address, command, timeout=2.0):
+    """One HAProxy runtime API command over a UNIX socket path or HOST:PORT; returns the answer."""
+    if os.path.exists(address) or '/' in address:
+        family, target = socket.AF_UNIX, address
+    else:
+        host, port = address.rsplit(':', 1)
+        family, target = socket.AF_INET, (host, int(port))
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(target)
+        s.sendall(command.encode() + b'\n')
+        data = b''
+        while chunk := s.recv(65536):
+            data += chunk
+    return data.decode(errors='replace')
+
+
+def stop_and_read(pid_file, out_path, timeout=30.0):
+    """Stops a probe started in the background (its PID in pid_file) unless its report is already
+    written, and returns the report."""
+    if not os.path.exists(out_path):
+        with open(pid_file, encoding='utf-8') as handle:
+            os.kill(int(handle.read().strip()), signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(out_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with open(out_path, encoding='utf-8') as handle:
+        return json.load(handle)
+
+
 class PoolSampler(threading.Thread):
     """Every 100 ms reads `show stat` and records when each server's status is not plain UP."""
 
@@ -132,25 +162,8 @@ class PoolSampler(threading.Thread):
         self.errors = 0
         self.last_error = None
 
-    def connect(self):
-        if os.path.exists(self.address) or '/' in self.address:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            target = self.address
-        else:
-            host, port = self.address.rsplit(':', 1)
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            target = (host, int(port))
-        s.settimeout(1.0)
-        s.connect(target)
-        return s
-
     def statuses(self):
-        with self.connect() as s:
-            s.sendall(b'show stat\n')
-            data = b''
-            while chunk := s.recv(65536):
-                data += chunk
-        lines = data.decode(errors='replace').splitlines()
+        lines = runtime_api(self.address, 'show stat', timeout=1.0).splitlines()
         if not lines or not lines[0].startswith('# '):
             raise OSError(f'unexpected answer to show stat: {lines[:1]}')
         header = lines[0][2:].split(',')

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import time
+import sys
 import urllib.request
 
 import testinfra.utils.ansible_runner
 
 PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
+sys.path.insert(0, os.path.join(PROJECT, 'lab'))
+import probe  # noqa: E402  pylint: disable=wrong-import-position  # the lab's probe and runtime API client
 LAB = os.path.join(PROJECT, 'build', 'lab')
 PROBE_DIR = os.path.join(PROJECT, 'build', 'molecule-probe')
 LAB_INVENTORY = os.path.join(LAB, 'inventory.yml')
@@ -38,13 +39,6 @@ def test_configuration_is_back_and_the_upgraded_one_aside(host):
 
 
 def test_no_client_request_failed():
-    with open(os.path.join(PROBE_DIR, 'probe.pid'), encoding='utf-8') as handle:
-        os.kill(int(handle.read().strip()), signal.SIGTERM)
-    result_path = os.path.join(PROBE_DIR, 'probe.json')
-    deadline = time.monotonic() + 30
-    while not os.path.exists(result_path) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    with open(result_path, encoding='utf-8') as handle:
-        result = json.load(handle)
+    result = probe.stop_and_read(os.path.join(PROBE_DIR, 'probe.pid'), os.path.join(PROBE_DIR, 'probe.json'))
     assert result['requests_total'] > 100
     assert result['requests_failed'] == 0, result['failures'][:10]

@@ -7,15 +7,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import socket
+import sys
 import subprocess
-import time
 import urllib.request
 
 import testinfra.utils.ansible_runner
 
 PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
+sys.path.insert(0, os.path.join(PROJECT, 'lab'))
+import probe  # noqa: E402  pylint: disable=wrong-import-position  # the lab's probe and runtime API client
 LAB = os.path.join(PROJECT, 'build', 'lab')
 PROBE_DIR = os.path.join(PROJECT, 'build', 'molecule-probe')
 NEW_WAR = os.path.join(LAB, 'wars', 'am-8.1.0.war')
@@ -35,16 +35,6 @@ testinfra_hosts = ['ansible://%s?ansible_inventory=%s' % (name, LAB_INVENTORY) f
 def _sha256(path):
     with open(path, 'rb') as handle:
         return hashlib.sha256(handle.read()).hexdigest()
-
-
-def _haproxy(command):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
-        admin.connect(ADMIN_SOCKET)
-        admin.sendall(command.encode() + b'\n')
-        chunks = []
-        while chunk := admin.recv(65536):
-            chunks.append(chunk)
-    return b''.join(chunks).decode()
 
 
 def _version(address):
@@ -98,20 +88,13 @@ def test_identity_store_has_the_device_schema():
 
 
 def test_every_server_is_up_in_both_pools():
-    rows = [line.split(',') for line in _haproxy('show stat').splitlines() if line.startswith('am_site')]
+    rows = [line.split(',') for line in probe.runtime_api(ADMIN_SOCKET, 'show stat').splitlines() if line.startswith('am_site')]
     servers = {(row[0], row[1]): row[17] for row in rows if row[1] not in ('FRONTEND', 'BACKEND')}
     assert len(servers) == 12
     assert set(servers.values()) == {'UP'}
 
 
 def test_no_client_request_failed_during_the_upgrade():
-    with open(os.path.join(PROBE_DIR, 'probe.pid'), encoding='utf-8') as handle:
-        os.kill(int(handle.read().strip()), signal.SIGTERM)
-    result_path = os.path.join(PROBE_DIR, 'probe.json')
-    deadline = time.monotonic() + 30
-    while not os.path.exists(result_path) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    with open(result_path, encoding='utf-8') as handle:
-        result = json.load(handle)
+    result = probe.stop_and_read(os.path.join(PROBE_DIR, 'probe.pid'), os.path.join(PROBE_DIR, 'probe.json'))
     assert result['requests_total'] > 100
     assert result['requests_failed'] == 0, result['failures'][:10]

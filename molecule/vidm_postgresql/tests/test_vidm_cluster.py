@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import time
+import sys
 import urllib.request
 
 import testinfra.utils.ansible_runner
 
 PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
+sys.path.insert(0, os.path.join(PROJECT, 'lab'))
+import probe  # noqa: E402  pylint: disable=wrong-import-position  # the lab's probe and runtime API client
 LAB = os.path.join(PROJECT, 'build', 'lab')
 PROBE_DIR = os.path.join(PROJECT, 'build', 'molecule-probe')
 ADMIN_SOCKET = os.path.join(LAB, 'haproxy', 'admin.sock')
@@ -51,29 +51,6 @@ def _health(name):
         return json.load(response)
 
 
-def _haproxy(command):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
-        admin.connect(ADMIN_SOCKET)
-        admin.sendall(command.encode() + b'\n')
-        chunks = []
-        while chunk := admin.recv(65536):
-            chunks.append(chunk)
-    return b''.join(chunks).decode()
-
-
-def _probe_result():
-    with open(os.path.join(PROBE_DIR, 'probe.pid'), encoding='utf-8') as handle:
-        pid = int(handle.read().strip())
-    result_path = os.path.join(PROBE_DIR, 'probe.json')
-    if not os.path.exists(result_path):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while not os.path.exists(result_path) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    with open(result_path, encoding='utf-8') as handle:
-        return json.load(handle)
-
-
 def test_cluster_has_three_nodes():
     assert len(NODES) == 3
 
@@ -98,7 +75,7 @@ def test_diagnostics_are_healthy_at_the_target_version(host):
 
 
 def test_every_node_is_up_in_the_pool():
-    rows = [line.split(',') for line in _haproxy('show stat').splitlines() if line.startswith('vidm,')]
+    rows = [line.split(',') for line in probe.runtime_api(ADMIN_SOCKET, 'show stat').splitlines() if line.startswith('vidm,')]
     servers = {row[1]: row[17] for row in rows if row[1] not in ('FRONTEND', 'BACKEND')}
     assert servers == {name: 'UP' for name in NODES}
 
@@ -116,7 +93,7 @@ def test_every_node_has_its_snapshot():
 
 
 def test_requests_failed_only_while_the_node_in_the_pool_was_upgrading():
-    result = _probe_result()
+    result = probe.stop_and_read(os.path.join(PROBE_DIR, 'probe.pid'), os.path.join(PROBE_DIR, 'probe.json'))
     assert result['requests_total'] > 100
     kept = _node_that_stayed()
     # The node that stayed is never taken out: every stretch in which it was not plain UP is its
