@@ -40,7 +40,8 @@ moment at which a directory's non-empty Sync Connectors list had no connector up
 every down/up and every change of a list), so that a test can assert there was none.
 
 Not modelled: the real sync (no users or groups), sync safeguards and schedules, paging,
-any other resource. ``python3 vidm_sim.py [--port 0] [--port-file F]`` prints ``port=<n>``.
+any other resource. ``python3 vidm_sim.py [--port 0] [--port-file F] [--client-secret-file F]`` prints
+``port=<n>``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import argparse
 import base64
 import copy
 import json
+import os
 import secrets
 import sys
 import threading
@@ -470,10 +472,14 @@ def main(argv=None):
     parser.add_argument('--port-file')
     parser.add_argument('--client-id', default='ansible')
     parser.add_argument('--client-secret', default='sim-client-secret')
+    parser.add_argument('--client-secret-file', help='read the client secret from this file (keeps it off ps)')
     parser.add_argument('--username', default='admin')
     parser.add_argument('--password', default='sim-admin-password')
     parser.add_argument('--token-ttl', type=int, default=3600)
     args = parser.parse_args(argv)
+    if args.client_secret_file:
+        with open(args.client_secret_file, encoding='utf-8') as secret:
+            args.client_secret = secret.read().strip()
     server = ThreadingHTTPServer(('127.0.0.1', args.port), Handler)
     server.daemon_threads = True
     server.state = State(args)
@@ -482,7 +488,6 @@ def main(argv=None):
     if args.port_file:
         with open(args.port_file + '.tmp', 'w') as f:
             f.write('%d\n' % port)
-        import os
         os.replace(args.port_file + '.tmp', args.port_file)
     try:
         server.serve_forever()
