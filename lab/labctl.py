@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import probe  # lab/probe.py, beside this file: its HAProxy runtime API client
+import vidm_windows_side  # lab/vidm_windows_side.py: the vIDM REST API and the Windows hosts
 
 REPO = Path(__file__).resolve().parent.parent
 STANDIN_SRC = REPO / 'lab' / 'standin-am'
@@ -826,6 +827,7 @@ class Lab:
         self.vcsim_pidfile = self.pids / 'vcsim.pid'
         self.vidm_pgpool_password = self.dir / 'vidm-pgpool.pw'
         self.vidm_nodes = [VidmNode(self, i) for i in range(1, int(vidm_count) + 1)]
+        self.vidm_windows = vidm_windows_side.VidmWindowsSide(self, sys.modules[__name__])
         self.sites = [Site(self, s) for s in range(1, int(sites) + 1)]
         self.nodes = []
         for site in self.sites:
@@ -1015,6 +1017,7 @@ frontend am_front
                 f'    vcenter_password_file: {q(str(self.vcsim_password))}',
                 '    vcenter_validate_certs: false',
             ]
+        lines += self.vidm_windows.inventory_vars()
 
         def ssh(n):
             return [
@@ -1068,6 +1071,7 @@ frontend am_front
                 lines += [f'        {n.name}:', *[line[4:] for line in ssh(n)], f'          lb_member: {n.name}',
                           f'          vidm_node_url: {q(f"http://{n.ip}:{VIDM_HTTP_PORT}")}',
                           f'          vidm_vm_name: {n.name}']
+        lines += self.vidm_windows.inventory_groups(str(REPO / '.venv' / 'bin' / 'python'))
         lines.append('')
         return '\n'.join(lines)
 
@@ -1551,6 +1555,9 @@ mail: {uid}@example.com
             url = self.start_vcsim(reset)
             if url:
                 log(f'vcsim started: {url} (user {VCSIM_USER}, password in {self.vcsim_password})')
+            note = self.vidm_windows.up(reset)
+            if note:
+                log(note)
             parallel(Node.wait_ready, self.nodes)
 
             if self.start_haproxy(self.render_haproxy_cfg()):
@@ -1579,6 +1586,7 @@ mail: {uid}@example.com
                 self.admin_sock.unlink()
             parallel(NamespaceHost.teardown, self.existing_nodes())
             self.stop_vcsim()
+            self.vidm_windows.down()
             pid = self.slapd_pid()
             if pid:
                 stop_pid(pid, 'slapd')
@@ -1636,6 +1644,9 @@ mail: {uid}@example.com
             report['vcsim'] = {'pid': pid, 'address': f'{VCSIM_ADDRESS[0]}:{VCSIM_ADDRESS[1]}'}
             if not pid:
                 problems.append('vcsim not running')
+        windows_report, windows_problems = self.vidm_windows.status()
+        report.update(windows_report)
+        problems += windows_problems
         pid = self.haproxy_pid()
         if pid:
             try:
@@ -1695,6 +1706,10 @@ mail: {uid}@example.com
                   f' | version {e["version"] or "-"} | database {e["database"] or "-"}')
         if report['vcsim']:
             print(f'vcsim     pid {report["vcsim"]["pid"] or "DOWN"} https://{report["vcsim"]["address"]}/sdk')
+        print(f'vidm api  pid {report["vidm_api"]["pid"] or "DOWN"} {report["vidm_api"]["url"]}')
+        for name, e in report['windows_hosts'].items():
+            state = f'version {e["version"]} | boots {e["boot_count"]}' if e else 'NO STATE'
+            print(f'{name:<22} simulated Windows host | {state}')
         print(f'config    version check {"on" if report["config_version_check"] else "off"} (LAB_AM_CONFIG_CHECK)')
         if report['haproxy']:
             h = report['haproxy']
