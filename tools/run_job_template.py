@@ -4,12 +4,16 @@
 """Run the playbook of one of awx/job_templates.yml's job templates under ansible-runner, as AWX would.
 
 The survey defaults are the extra vars, then -e adds to or overrides them, like answers to the survey.
+--env sets environment variables of the run, as AWX's "Extra Environment Variables" setting does for
+every job; a few of the caller's own (PASSED_ENVIRONMENT) are passed on too.
 Prints the run's status and each host's counts, and exits with the playbook's return code.
 
     tools/run_job_template.py --list
     tools/run_job_template.py --validate
     tools/run_job_template.py "idmops AM site upgrade" --inventory build/lab/inventory.yml -e @lab/site-upgrade-vars.yml
     tools/run_job_template.py am_site_upgrade --syntax-check
+    tools/run_job_template.py vidm_connector_upgrade -i build/lab/inventory.yml \
+        -e @build/lab/job_templates/survey_answers.yml --env @build/lab/job_templates/task_env.yml
 
 --validate checks every definition in awx/ (credential types, job templates, surveys) against what AWX
 accepts and against the roles' meta/argument_specs.yml, and prints each problem.
@@ -246,11 +250,28 @@ def parse_extra_vars(values):
     return extra
 
 
-def run(template, inventory, extra_vars, mode, private_data_dir):
+def parse_environment(values):
+    environment = {}
+    for value in values:
+        if value.startswith('@'):
+            data = load_yaml(value[1:])
+            if not isinstance(data, dict):
+                raise DefinitionError('%s holds no mapping of environment variables' % value[1:])
+            environment.update((str(key), str(text)) for key, text in data.items())
+        elif '=' in value and IDENTIFIER.match(value.partition('=')[0]):
+            key, _sep, text = value.partition('=')
+            environment[key] = text
+        else:
+            raise DefinitionError('--env %r: expected NAME=VALUE or @FILE' % value)
+    return environment
+
+
+def run(template, inventory, extra_vars, mode, private_data_dir, environment=None):
     import ansible_runner  # only a run needs it; --list and --validate work without
 
     cmdline = {'syntax-check': '--syntax-check', 'check': '--check --diff', 'run': ''}[mode]
     envvars = {key: os.environ[key] for key in PASSED_ENVIRONMENT if key in os.environ}
+    envvars.update(environment or {})
     result = ansible_runner.run(
         private_data_dir=private_data_dir, project_dir=ROOT, playbook=os.path.join(ROOT, template['playbook']),
         inventory=os.path.abspath(inventory) if inventory and os.path.exists(inventory) else inventory,
@@ -271,6 +292,9 @@ def main(argv=None):
     parser.add_argument('-i', '--inventory', default='localhost,', help='inventory path or host list (localhost,)')
     parser.add_argument('-e', '--extra-vars', action='append', default=[],
                         help='VAR=VALUE, @FILE (YAML) or JSON, over the survey defaults; repeatable')
+    parser.add_argument('--env', action='append', default=[], metavar='NAME=VALUE|@FILE',
+                        help="environment of the run (AWX's Extra Environment Variables); @FILE is a YAML "
+                             'mapping; repeatable')
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument('--syntax-check', dest='mode', action='store_const', const='syntax-check')
     mode.add_argument('--check', dest='mode', action='store_const', const='check', help='check mode with --diff')
@@ -297,6 +321,7 @@ def main(argv=None):
             raise DefinitionError('%s does not exist yet' % template['playbook'])
         extra_vars = survey_extra_vars(template)
         extra_vars.update(parse_extra_vars(args.extra_vars))
+        environment = parse_environment(args.env)
         missing = missing_answers(template, extra_vars)
         if missing and args.mode != 'syntax-check':
             raise DefinitionError('the survey asks %s with no default: answer with -e VAR=VALUE' % ', '.join(missing))
@@ -304,9 +329,9 @@ def main(argv=None):
         parser.exit(2, 'run_job_template: %s\n' % exc)
     if args.private_data_dir:
         os.makedirs(args.private_data_dir, exist_ok=True)
-        return run(template, args.inventory, extra_vars, args.mode or 'run', args.private_data_dir)
+        return run(template, args.inventory, extra_vars, args.mode or 'run', args.private_data_dir, environment)
     with tempfile.TemporaryDirectory(prefix='run_job_template.') as private_data_dir:
-        return run(template, args.inventory, extra_vars, args.mode or 'run', private_data_dir)
+        return run(template, args.inventory, extra_vars, args.mode or 'run', private_data_dir, environment)
 
 
 if __name__ == '__main__':
