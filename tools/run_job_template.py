@@ -234,14 +234,18 @@ def find_template(templates, name):
     raise DefinitionError('no job template %r; there are: %s' % (name, ', '.join(t['name'] for t in templates)))
 
 
+def load_mapping(path, what):
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise DefinitionError('%s holds no mapping of %s' % (path, what))
+    return data
+
+
 def parse_extra_vars(values):
     extra = {}
     for value in values:
         if value.startswith('@'):
-            data = load_yaml(value[1:])
-            if not isinstance(data, dict):
-                raise DefinitionError('%s holds no mapping of variables' % value[1:])
-            extra.update(data)
+            extra.update(load_mapping(value[1:], 'variables'))
         elif '=' in value:
             key, _sep, text = value.partition('=')
             extra[key] = yaml.safe_load(text) if text else ''
@@ -254,10 +258,8 @@ def parse_environment(values):
     environment = {}
     for value in values:
         if value.startswith('@'):
-            data = load_yaml(value[1:])
-            if not isinstance(data, dict):
-                raise DefinitionError('%s holds no mapping of environment variables' % value[1:])
-            environment.update((str(key), str(text)) for key, text in data.items())
+            environment.update((str(key), str(text))
+                               for key, text in load_mapping(value[1:], 'environment variables').items())
         elif '=' in value and IDENTIFIER.match(value.partition('=')[0]):
             key, _sep, text = value.partition('=')
             environment[key] = text
