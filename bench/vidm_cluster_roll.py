@@ -19,8 +19,6 @@ left as it was found: down, or up again with its default sizes.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
 import subprocess
 import sys
@@ -31,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tools'))
 sys.path.insert(0, HERE)
 
 import demo  # noqa: E402  pylint: disable=wrong-import-position  # the lab and probe plumbing is shared
-from rolling_window import machine  # noqa: E402  pylint: disable=wrong-import-position
+from rolling_window import record_runs  # noqa: E402  pylint: disable=wrong-import-position
 
 FRONTEND_URL = 'http://127.0.0.1:18081/SAAS/API/1.0/REST/system/health/heartbeat'
 UPDATE_SECONDS = 3
@@ -91,25 +89,10 @@ def main():
             demo.lab('up', '--reset')
         else:
             demo.lab('down')
-    record = {
-        'benchmark': 'vidm_cluster_roll',
-        'taken': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-        'machine': machine(),
-        'simulated_node_work': {'update_seconds': UPDATE_SECONDS, 'restart_seconds': RESTART_SECONDS},
-        'runs': runs,
-    }
-    path = os.path.join(args.results, 'vidm_cluster_roll.json')
-    with open(path, 'w', encoding='utf-8') as handle:
-        json.dump(record, handle, indent=2, sort_keys=True)
-        handle.write('\n')
-    header = ('nodes', 'wall (s)', 'work (s)', 'orchestration/node (s)', 'out of pool max (s)', 'failed/requests')
-    print('%5s %9s %11s %22s %20s %16s' % header)
-    for run in runs:
-        print('%5d %9.1f %11.1f %22.2f %20.1f %10d/%d'
-              % (run['nodes'], run['wall_seconds'], run['node_work_seconds'], run['orchestration_seconds_per_node'],
-                 run['out_of_pool_seconds']['max'], run['requests_failed'], run['requests_total']))
-    print('-> %s' % path)
-
+    record_runs(os.path.join(args.results, 'vidm_cluster_roll.json'),
+                {'benchmark': 'vidm_cluster_roll',
+                 'simulated_node_work': {'update_seconds': UPDATE_SECONDS, 'restart_seconds': RESTART_SECONDS}},
+                runs)
 
 if __name__ == '__main__':
     main()
