@@ -115,10 +115,12 @@ def measure(nodes_per_site):
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_benchmark(description, measure, default_sizes, record):
+    """Parse --results and --sizes, measure each size on the lab, leave the lab as it was found (down,
+    or up again with its default sizes) and write the runs to <results>/<record's benchmark>.json."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--results', default=os.path.join(demo.ROOT, 'bench', 'results'))
-    parser.add_argument('--sizes', default='3,9', help='AM servers per site, comma-separated (default 3,9; at most 9)')
+    parser.add_argument('--sizes', default=default_sizes, help='nodes, comma-separated (default %s)' % default_sizes)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(',')]
     os.makedirs(args.results, exist_ok=True)
@@ -134,7 +136,12 @@ def main():
             demo.lab('up', '--reset')
         else:
             demo.lab('down')
-    record_runs(os.path.join(args.results, 'am_site_roll.json'), {'benchmark': 'am_site_roll'}, runs)
+    record_runs(os.path.join(args.results, record['benchmark'] + '.json'), record, runs)
+
+
+def main():
+    # 9 servers per site is the lab's limit (LAB_AM_NODES).
+    run_benchmark(__doc__.splitlines()[0], measure, '3,9', {'benchmark': 'am_site_roll'})
 
 
 if __name__ == '__main__':

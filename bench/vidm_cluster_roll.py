@@ -18,7 +18,6 @@ left as it was found: down, or up again with its default sizes.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -29,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tools'))
 sys.path.insert(0, HERE)
 
 import demo  # noqa: E402  pylint: disable=wrong-import-position  # the lab and probe plumbing is shared
-from rolling_window import record_runs  # noqa: E402  pylint: disable=wrong-import-position
+from rolling_window import run_benchmark  # noqa: E402  pylint: disable=wrong-import-position
 
 FRONTEND_URL = 'http://127.0.0.1:18081/SAAS/API/1.0/REST/system/health/heartbeat'
 UPDATE_SECONDS = 3
@@ -74,25 +73,10 @@ def measure(nodes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--results', default=os.path.join(demo.ROOT, 'bench', 'results'))
-    parser.add_argument('--sizes', default='3,10,30', help='cluster sizes, comma-separated (default 3,10,30)')
-    args = parser.parse_args()
-    sizes = [int(size) for size in args.sizes.split(',')]
-    os.makedirs(args.results, exist_ok=True)
+    run_benchmark(__doc__.splitlines()[0], measure, '3,10,30',
+                  {'benchmark': 'vidm_cluster_roll',
+                   'simulated_node_work': {'update_seconds': UPDATE_SECONDS, 'restart_seconds': RESTART_SECONDS}})
 
-    was_up = demo.lab_is_up()
-    try:
-        runs = [measure(size) for size in sizes]
-    finally:
-        if was_up:
-            demo.lab('up', '--reset')
-        else:
-            demo.lab('down')
-    record_runs(os.path.join(args.results, 'vidm_cluster_roll.json'),
-                {'benchmark': 'vidm_cluster_roll',
-                 'simulated_node_work': {'update_seconds': UPDATE_SECONDS, 'restart_seconds': RESTART_SECONDS}},
-                runs)
 
 if __name__ == '__main__':
     main()
