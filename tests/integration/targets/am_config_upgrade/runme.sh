@@ -13,7 +13,6 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-collection_root="$(cd "$here/../../../.." && pwd -P)"
 # shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
 source "$here/../setup_shell_lib/lib.sh"
 
@@ -21,14 +20,7 @@ playbook_bin="$(playbook_command)"
 python="$(python_command "$playbook_bin")"
 export_collections_path
 
-# The simulator: next to this target in a checkout, else in the collection ansible-test installed.
-simulator=""
-IFS=: read -r -a collection_dirs <<<"$ANSIBLE_COLLECTIONS_PATH"
-for candidate in "$collection_root/tests/simulators/amupgrade.py" \
-                 "${collection_dirs[@]/%//ansible_collections/idmops/lifecycle/tests/simulators/amupgrade.py}"; do
-    if [[ -f "$candidate" ]]; then simulator="$candidate"; break; fi
-done
-[[ -n "$simulator" ]] || { echo "runme.sh: tests/simulators/amupgrade.py not found" >&2; exit 1; }
+simulator="$(collection_file tests/simulators/amupgrade.py)"
 # The wrapper runs /usr/bin/python3 like on the AM nodes; without one, this Python.
 node_python=/usr/bin/python3
 [[ -x "$node_python" ]] || node_python="$python"

@@ -11,21 +11,14 @@
 set -eu -o pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-collection_root=$(cd "$here/../../../.." && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
 source "$here/../setup_shell_lib/lib.sh"
 playbook_bin=$(playbook_command)
 python=$(python_command "$playbook_bin")
 export_collections_path
 
-# The simulators: in this checkout, else in the collection ansible-test installed.
-simulators=""
-IFS=: read -r -a collection_dirs <<<"$ANSIBLE_COLLECTIONS_PATH"
-for candidate in "$collection_root/tests/simulators" \
-                 "${collection_dirs[@]/%//ansible_collections/idmops/lifecycle/tests/simulators}"; do
-    if [[ -f "$candidate/nsxt_sim.py" && -f "$candidate/f5_sim.py" ]]; then simulators="$candidate"; break; fi
-done
-[[ -n "$simulators" ]] || { echo "runme.sh: tests/simulators/nsxt_sim.py and f5_sim.py not found" >&2; exit 1; }
+simulators="$(dirname "$(collection_file tests/simulators/nsxt_sim.py)")"
+[[ -f "$simulators/f5_sim.py" ]] || { echo "runme.sh: $simulators/f5_sim.py not found" >&2; exit 1; }
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/lb_pool_member_api.XXXXXX")
 remove_on_exit "$workdir" KEEP_LB_POOL_MEMBER_API_IT

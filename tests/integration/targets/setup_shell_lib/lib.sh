@@ -44,6 +44,34 @@ export_collections_path() {
     export ANSIBLE_COLLECTIONS_PATH
 }
 
+# collection_file REL: the path of REL (e.g. tests/simulators/vidm_sim.py) in this checkout, else in
+# idmops.lifecycle under ANSIBLE_COLLECTIONS_PATH (where ansible-test installed it; call
+# export_collections_path first). Fails, naming REL, when neither has it.
+collection_file() {
+    local rel="$1" root candidate
+    local -a collection_dirs
+    root="$(cd "$_shell_lib_dir/../../../.." && pwd -P)"
+    IFS=: read -r -a collection_dirs <<<"${ANSIBLE_COLLECTIONS_PATH:-}"
+    for candidate in "$root/$rel" "${collection_dirs[@]/%//ansible_collections/idmops/lifecycle/$rel}"; do
+        if [[ -e "$candidate" ]]; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "runme.sh: $rel not found in $root nor under ANSIBLE_COLLECTIONS_PATH" >&2
+    return 1
+}
+
+# haproxy_command: $HAPROXY, else haproxy from PATH, else /usr/sbin/haproxy; fails when none runs.
+haproxy_command() {
+    local haproxy="${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}"
+    if [[ ! -x "$haproxy" ]]; then
+        echo "runme.sh: haproxy not found (set HAPROXY=/path/to/haproxy)" >&2
+        return 1
+    fi
+    echo "$haproxy"
+}
+
 # playbook_command: ansible-playbook from PATH (ansible-test, make), else from the checkout's .venv.
 playbook_command() {
     local venv

@@ -19,11 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 source "$here/../setup_shell_lib/lib.sh"
 playbook_bin=$(playbook_command)
 python=$(python_command "$playbook_bin")
-haproxy=${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}
-if [ ! -x "$haproxy" ]; then
-    echo "runme.sh: haproxy not found (set HAPROXY=/path/to/haproxy)" >&2
-    exit 1
-fi
+haproxy=$(haproxy_command)
 
 export_collections_path
 collection=$(cd "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/idmops/lifecycle" && pwd -P)

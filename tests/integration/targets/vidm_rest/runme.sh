@@ -10,7 +10,6 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-collection_root="$(cd "$here/../../../.." && pwd -P)"
 # shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
 source "$here/../setup_shell_lib/lib.sh"
 
@@ -18,13 +17,7 @@ playbook_bin="$(playbook_command)"
 python="$(python_command "$playbook_bin")"
 export_collections_path
 
-simulator=""
-IFS=: read -r -a collection_dirs <<<"$ANSIBLE_COLLECTIONS_PATH"
-for candidate in "$collection_root/tests/simulators/vidm_sim.py" \
-                 "${collection_dirs[@]/%//ansible_collections/idmops/lifecycle/tests/simulators/vidm_sim.py}"; do
-    if [[ -f "$candidate" ]]; then simulator="$candidate"; break; fi
-done
-[[ -n "$simulator" ]] || { echo "runme.sh: tests/simulators/vidm_sim.py not found" >&2; exit 1; }
+simulator="$(collection_file tests/simulators/vidm_sim.py)"
 
 work="$(mktemp -d /tmp/vidm_rest_it.XXXXXX)"
 remove_on_exit "$work" KEEP_VIDM_REST_IT

@@ -13,17 +13,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-collection_root="$(cd "$here/../../../.." && pwd -P)"
 # shellcheck source-path=SCRIPTDIR source=../setup_shell_lib/lib.sh
 source "$here/../setup_shell_lib/lib.sh"
 
 playbook_bin="$(playbook_command)"
 python="$(python_command "$playbook_bin")"
 export_collections_path
-installed="$collection_root"
-[[ -f "$installed/tests/simulators/vidm_sim.py" ]] || installed="$(cd "${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/idmops/lifecycle" && pwd -P)"
-simulators="$installed/tests/simulators"
-playbooks="$installed/playbooks"
+simulators="$(dirname "$(collection_file tests/simulators/vidm_sim.py)")"
+playbooks="$(collection_file playbooks)"
 export ANSIBLE_COLLECTIONS_PATH="$simulators/windows_host/collections:$ANSIBLE_COLLECTIONS_PATH"
 
 work="$(mktemp -d /tmp/vidm_windows_it.XXXXXX)"
