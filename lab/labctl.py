@@ -198,6 +198,23 @@ def wait_until(probe, timeout, description, sleep=0.2):
         time.sleep(sleep)
 
 
+def start_process(argv, what, log_path, pidfile, ready, timeout, waiting_for, env=None, sleep=0.05):
+    """Starts argv in its own session, output appended to log_path, its PID recorded in pidfile (so that
+    down stops it by PID), and waits until ready() -> (done, observation); LabError with the log's tail
+    when it exits first. Returns the process."""
+    with open(log_path, 'ab') as out:
+        process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                   start_new_session=True, cwd='/')
+    write_atomic(pidfile, f'{process.pid}\n')
+
+    def started():
+        if process.poll() is not None:
+            raise LabError(f'{what} exited with {process.returncode}; see {log_path}:\n{tail(log_path)}')
+        return ready()
+    wait_until(started, timeout, waiting_for, sleep=sleep)
+    return process
+
+
 def parallel(function, items):
     """Runs function over items in threads; re-raises the first failure after all have finished."""
     items = list(items)
@@ -486,19 +503,12 @@ class NamespaceHost:
         # where the node's belong (for a vIDM node: a real shutdown where the simulator's should be).
         script = ' && '.join([f'hostname {self.name}', *self.mount_commands(),
                               f'exec /usr/sbin/sshd -D -e -f {shlex.quote(str(self.sshd_config))}'])
-        with open(self.sshd_log, 'ab') as out:
-            process = subprocess.Popen(
-                ['ip', 'netns', 'exec', self.ns, 'unshare', '--mount', '--uts', '--propagation', 'private',
-                 'sh', '-c', script],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd='/')
-        write_atomic(self.sshd_pidfile, f'{process.pid}\n')
-
-        def listening():
-            if process.poll() is not None:
-                raise LabError(f'sshd of {self.name} exited with {process.returncode}; '
-                               f'see {self.sshd_log}:\n{tail(self.sshd_log)}')
-            return tcp_open(self.ip, 22), f'{self.ip}:22 not accepting connections'
-        wait_until(listening, SSHD_START_TIMEOUT, f'sshd of {self.name} on {self.ip}:22', sleep=0.05)
+        process = start_process(
+            ['ip', 'netns', 'exec', self.ns, 'unshare', '--mount', '--uts', '--propagation', 'private',
+             'sh', '-c', script],
+            f'sshd of {self.name}', self.sshd_log, self.sshd_pidfile,
+            lambda: (tcp_open(self.ip, 22), f'{self.ip}:22 not accepting connections'),
+            SSHD_START_TIMEOUT, f'sshd of {self.name} on {self.ip}:22')
         return process.pid
 
     def enter(self, argv, env, what):
@@ -751,17 +761,8 @@ class VidmNode(NamespaceHost):
         argv, env = self.enter([sys.executable, str(VIDM_SIMULATOR), '--serve', '--root', str(self.root),
                                 '--listen', f'{self.ip}:{VIDM_HTTP_PORT}'],
                                {'PATH': SYSTEM_PATH, 'LANG': 'C.UTF-8'}, 'the vIDM HTTP service')
-        with open(self.http_log, 'ab') as out:
-            process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                       start_new_session=True, cwd='/')
-        write_atomic(self.http_pidfile, f'{process.pid}\n')
-
-        def answering():
-            if process.poll() is not None:
-                raise LabError(f'the vIDM HTTP service of {self.name} exited with {process.returncode}; '
-                               f'see {self.http_log}:\n{tail(self.http_log)}')
-            return self.ready()
-        wait_until(answering, SSHD_START_TIMEOUT, f'{self.name} http://{self.ip}{VIDM_HEARTBEAT}', sleep=0.05)
+        start_process(argv, f'the vIDM HTTP service of {self.name}', self.http_log, self.http_pidfile, self.ready,
+                      SSHD_START_TIMEOUT, f'{self.name} http://{self.ip}{VIDM_HEARTBEAT}', env=env)
         return True
 
     def ready(self):
@@ -1350,19 +1351,13 @@ mail: {uid}@example.com
         self.reset_ldap()
         self.ldapi_socket.unlink(missing_ok=True)
         urls = f'ldap://127.0.0.1:{LDAP_PORT}/ ldap://{HOST_IP}:{LDAP_PORT}/ {self.ldapi_uri}'
-        # -d keeps slapd in the foreground (its PID is ours to record) and logs to the file.
-        with open(self.slapd_log, 'ab') as out:
-            process = subprocess.Popen([str(SLAPD), '-F', str(self.slapd_d), '-h', urls, '-d', 'stats'],
-                                       stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                       start_new_session=True, cwd='/')
-        write_atomic(self.slapd_pidfile, f'{process.pid}\n')
 
         def listening():
-            if process.poll() is not None:
-                raise LabError(f'slapd exited with {process.returncode}; see {self.slapd_log}:\n{tail(self.slapd_log)}')
             ready = self.ldapi_socket.is_socket() and all(tcp_open(h, LDAP_PORT) for h in ('127.0.0.1', HOST_IP))
             return ready, f'{urls} not all accepting connections'
-        wait_until(listening, SLAPD_START_TIMEOUT, f'slapd on {urls}', sleep=0.05)
+        # -d keeps slapd in the foreground (its PID is ours to record) and logs to the file.
+        start_process([str(SLAPD), '-F', str(self.slapd_d), '-h', urls, '-d', 'stats'], 'slapd', self.slapd_log,
+                      self.slapd_pidfile, listening, SLAPD_START_TIMEOUT, f'slapd on {urls}')
         return True
 
     def ldap_schemas(self):
@@ -1469,19 +1464,11 @@ mail: {uid}@example.com
             write_atomic(self.vcsim_password, secrets.token_urlsafe(18), mode=0o600)
         self.vcsim_url_file.unlink(missing_ok=True)
         env = dict(PATH=SYSTEM_PATH, VCSIM_USERNAME=VCSIM_USER, VCSIM_PASSWORD=self.vcsim_password.read_text())
-        with open(self.vcsim_log, 'ab') as out:
-            process = subprocess.Popen([built[-1], '-port', str(VCSIM_ADDRESS[1]),
-                                        '-vms', ','.join(h.name for h in self.hosts),
-                                        '-url-file', str(self.vcsim_url_file)],
-                                       env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                       start_new_session=True, cwd='/')
-        write_atomic(self.vcsim_pidfile, f'{process.pid}\n')
-
-        def serving():
-            if process.poll() is not None:
-                raise LabError(f'vcsim exited with {process.returncode}; see {self.vcsim_log}:\n{tail(self.vcsim_log)}')
-            return self.vcsim_url_file.exists(), f'no {self.vcsim_url_file} yet'
-        wait_until(serving, VCSIM_START_TIMEOUT, 'vcsim to serve', sleep=0.1)
+        start_process([built[-1], '-port', str(VCSIM_ADDRESS[1]), '-vms', ','.join(h.name for h in self.hosts),
+                       '-url-file', str(self.vcsim_url_file)],
+                      'vcsim', self.vcsim_log, self.vcsim_pidfile,
+                      lambda: (self.vcsim_url_file.exists(), f'no {self.vcsim_url_file} yet'),
+                      VCSIM_START_TIMEOUT, 'vcsim to serve', env=env, sleep=0.1)
         return self.vcsim_url_file.read_text().strip()
 
     def stop_vcsim(self):

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,8 +26,6 @@ WINSIM_CTL = WINSIM / 'winsim_ctl.py'
 VIDM_API_ADDRESS = ('127.0.0.1', 18443)
 VIDM_API_CLIENT_ID = 'idmops-lab'
 
-UNINSTALL = 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\'
-CONNECTOR_JAVA = 'C:\\Program Files\\VMware\\VMware Identity Manager\\Connector\\jre\\bin\\java.exe'
 OLD_JRE = '8.0.2020.8'
 NEW_JRE = '8.0.2820.8'
 # The hosts the REST simulator seeds as connectors, as they start: connector1 already has the new
@@ -102,20 +99,12 @@ class VidmWindowsSide:
             raise self.h.LabError(f'{VIDM_API_ADDRESS[0]}:{VIDM_API_ADDRESS[1]} is already in use by another '
                                   'process; the lab vIDM REST API simulator needs it')
         self.port_file.unlink(missing_ok=True)
-        with open(self.log_file, 'ab') as out:
-            process = subprocess.Popen(
-                [sys.executable, str(VIDM_API_SIMULATOR), '--port', str(VIDM_API_ADDRESS[1]),
-                 '--port-file', str(self.port_file), '--client-id', VIDM_API_CLIENT_ID,
-                 '--client-secret-file', str(self.client_secret)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd='/')
-        self.h.write_atomic(self.pidfile, f'{process.pid}\n')
-
-        def serving():
-            if process.poll() is not None:
-                raise self.h.LabError(f'the vIDM REST API simulator exited with {process.returncode}; '
-                                      f'see {self.log_file}:\n{self.h.tail(self.log_file)}')
-            return self.port_file.exists(), f'no {self.port_file} yet'
-        self.h.wait_until(serving, 15, 'the vIDM REST API simulator', sleep=0.05)
+        self.h.start_process(
+            [sys.executable, str(VIDM_API_SIMULATOR), '--port', str(VIDM_API_ADDRESS[1]),
+             '--port-file', str(self.port_file), '--client-id', VIDM_API_CLIENT_ID,
+             '--client-secret-file', str(self.client_secret)],
+            'the vIDM REST API simulator', self.log_file, self.pidfile,
+            lambda: (self.port_file.exists(), f'no {self.port_file} yet'), 15, 'the vIDM REST API simulator')
         return True
 
     def down(self):
@@ -139,20 +128,14 @@ class VidmWindowsSide:
     def install_dir(self, host):
         return self.hosts_dir / host / 'VMware'
 
-    def installers(self):
-        """{name: description}: what each simulated installer installs (JSON, see windows_host/README.md)."""
-        return {
-            'connector.exe': dict(version=CONNECTOR_TARGET, registry_key=UNINSTALL + 'VMware Identity Manager Connector',
-                                  registry_value='DisplayVersion', service='IDM Connector',
-                                  file_versions={CONNECTOR_JAVA: NEW_JRE}),
-            'vidm.exe': dict(version=WINDOWS_NODE_TARGET, registry_key=UNINSTALL + 'VMware Identity Manager',
-                             registry_value='DisplayVersion', service='VMware Identity Manager', rc=3010),
-        }
-
     def write_media(self):
+        """The simulated installers: connector CONNECTOR_TARGET with NEW_JRE, vIDM for Windows
+        WINDOWS_NODE_TARGET exiting with 3010 (restart needed)."""
         self.media_dir.mkdir(parents=True, exist_ok=True)
-        for name, description in self.installers().items():
-            self.h.write_atomic(self.media_dir / name, json.dumps(description, sort_keys=True))
+        self.h.run([sys.executable, str(WINSIM_CTL), 'installer', str(self.media_dir / 'connector.exe'), 'connector',
+                    '--version', CONNECTOR_TARGET, '--jre', NEW_JRE])
+        self.h.run([sys.executable, str(WINSIM_CTL), 'installer', str(self.media_dir / 'vidm.exe'), 'vidm',
+                    '--version', WINDOWS_NODE_TARGET, '--rc', '3010'])
 
     def checksum(self, name):
         return hashlib.sha256((self.media_dir / name).read_bytes()).hexdigest()
@@ -232,8 +215,8 @@ class VidmWindowsSide:
             except (OSError, ValueError):
                 hosts[host] = None
                 continue
-            versions = [v.get('displayversion') for k, v in state.get('registry', {}).items()
-                        if k.startswith(UNINSTALL.lower())]
+            # A simulated host has one uninstall entry: its product's.
+            versions = [v['displayversion'] for v in state.get('registry', {}).values() if 'displayversion' in v]
             hosts[host] = {'version': versions[0] if versions else None, 'boot_count': state.get('boot_count')}
         problems = [] if pid else ['vIDM REST API simulator not running']
         problems += [f'{host}: no simulated Windows host state' for host, entry in hosts.items() if entry is None]
