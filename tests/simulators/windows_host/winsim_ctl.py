@@ -5,11 +5,15 @@
     winsim_ctl.py init STATE_DIR HOST connector --version V --jre J [--vidm-url U] [--quirk KEY=JSON ...]
     winsim_ctl.py init STATE_DIR HOST vidm --version V [--install-dir D] [--quirk KEY=JSON ...]
     winsim_ctl.py show STATE_DIR HOST
+    winsim_ctl.py installer PATH connector --version V --jre J
+    winsim_ctl.py installer PATH vidm --version V [--rc N]
 
 A connector host has the connector's uninstall entry, its JRE (``java.exe`` product version) and
 the service "IDM Connector", which tells the vIDM simulator at ``--vidm-url`` when it goes down
 and up (as connector HOST). A vidm host has the VMware Identity Manager entry, its service and
-the export script in ``<install-dir>/VMwareIdentityManager/support``.
+the export script in ``<install-dir>/VMwareIdentityManager/support``. ``installer`` writes a simulated
+installer (the JSON description the core's installer reads) that installs that kind at version V:
+the connector with its JRE at J, vIDM for Windows exiting with N (3010: restart needed).
 """
 
 from __future__ import annotations
@@ -60,6 +64,19 @@ def init(args):
         json.dump(state, f, indent=1, sort_keys=True)
 
 
+def write_installer(args):
+    if args.kind == 'connector':
+        description = dict(version=args.version, registry_key=CONNECTOR_KEY, registry_value='DisplayVersion',
+                           service='IDM Connector', file_versions={JAVA: args.jre})
+    else:
+        description = dict(version=args.version, registry_key=VIDM_KEY, registry_value='DisplayVersion',
+                           service='VMware Identity Manager')
+    if args.rc is not None:
+        description['rc'] = args.rc
+    with open(args.path, 'w') as f:
+        json.dump(description, f, sort_keys=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='command', required=True)
@@ -75,9 +92,17 @@ def main(argv=None):
     p_show = sub.add_parser('show')
     p_show.add_argument('state_dir')
     p_show.add_argument('host')
+    p_installer = sub.add_parser('installer')
+    p_installer.add_argument('path')
+    p_installer.add_argument('kind', choices=['connector', 'vidm'])
+    p_installer.add_argument('--version', required=True)
+    p_installer.add_argument('--jre', default='8.0.2820.8')
+    p_installer.add_argument('--rc', type=int)
     args = parser.parse_args(argv)
     if args.command == 'init':
         init(args)
+    elif args.command == 'installer':
+        write_installer(args)
     else:
         with open(os.path.join(args.state_dir, args.host + '.json')) as f:
             sys.stdout.write(f.read())

@@ -51,7 +51,6 @@ vidm_url="http://127.0.0.1:$(cat "$work/sim.port")"
 old_jre=8.0.2020.8
 new_jre=8.0.2820.8
 target=20.10.0.1
-java='C:\Program Files\VMware\VMware Identity Manager\Connector\jre\bin\java.exe'
 ctl() { "$python" "$simulators/windows_host/winsim_ctl.py" "$@"; }
 ctl init "$WINSIM_STATE_DIR" connector1.example.com connector --version 19.03.0.1 --jre "$new_jre" --vidm-url "$vidm_url"
 ctl init "$WINSIM_STATE_DIR" connector2.example.com connector --version 19.03.0.1 --jre "$old_jre" --vidm-url "$vidm_url"
@@ -59,18 +58,8 @@ ctl init "$WINSIM_STATE_DIR" connector3.example.com connector --version 20.10.0.
     --quirk drop_connection=true --quirk unreachable_polls=3 --quirk installer_busy_polls=2
 vidm_dir="$WINSIM_STATE_DIR/vidm1.example.com/opt/vmware"
 ctl init "$WINSIM_STATE_DIR" vidm1.example.com vidm --version 19.03.0.0 --install-dir "$vidm_dir"
-
-"$python" - "$work/media" "$target" "$java" "$new_jre" <<'PY'
-import json, sys
-media, target, java, jre = sys.argv[1:]
-uninstall = 'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\'
-with open(media + '/connector.exe', 'w') as f:
-    json.dump(dict(version=target, registry_key=uninstall + 'VMware Identity Manager Connector',
-                   registry_value='DisplayVersion', service='IDM Connector', file_versions={java: jre}), f)
-with open(media + '/vidm.exe', 'w') as f:
-    json.dump(dict(version='19.03.0.1', registry_key=uninstall + 'VMware Identity Manager',
-                   registry_value='DisplayVersion', service='VMware Identity Manager', rc=3010), f)
-PY
+ctl installer "$work/media/connector.exe" connector --version "$target" --jre "$new_jre"
+ctl installer "$work/media/vidm.exe" vidm --version 19.03.0.1 --rc 3010
 connector_sha="$(sha256sum "$work/media/connector.exe" | cut -d' ' -f1)"
 vidm_sha="$(sha256sum "$work/media/vidm.exe" | cut -d' ' -f1)"
 
