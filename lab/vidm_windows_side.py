@@ -50,7 +50,7 @@ SYNC_LISTS = {
 class VidmWindowsSide:
     def __init__(self, lab, labctl):
         """``labctl``: the labctl module, whose process and file helpers this part uses too."""
-        self.h = labctl
+        self.labctl = labctl
         self.dir = lab.dir / 'vidm-windows'
         self.hosts_dir = self.dir / 'hosts'
         self.media_dir = self.dir / 'media'
@@ -67,8 +67,8 @@ class VidmWindowsSide:
         return f'http://{VIDM_API_ADDRESS[0]}:{VIDM_API_ADDRESS[1]}'
 
     def api_pid(self):
-        pid = self.h.read_pid(self.pidfile)
-        if self.h.alive(pid) and str(VIDM_API_SIMULATOR) in self.h.cmdline(pid):
+        pid = self.labctl.read_pid(self.pidfile)
+        if self.labctl.alive(pid) and str(VIDM_API_SIMULATOR) in self.labctl.cmdline(pid):
             return pid
         return None
 
@@ -77,9 +77,9 @@ class VidmWindowsSide:
         with it; returns a line for the log when something started."""
         self.dir.mkdir(parents=True, exist_ok=True)
         if not self.client_secret.exists():
-            self.h.write_atomic(self.client_secret, secrets.token_urlsafe(24), mode=0o600)
+            self.labctl.write_atomic(self.client_secret, secrets.token_urlsafe(24), mode=0o600)
         if not self.secrets_file.exists():
-            self.h.write_atomic(self.secrets_file, json.dumps({
+            self.labctl.write_atomic(self.secrets_file, json.dumps({
                 'bind_password': secrets.token_urlsafe(18), 'export_password': secrets.token_urlsafe(18)}), mode=0o600)
         started = self.start_api(reset)
         # A fresh simulator knows the seeded connector versions only: the hosts start again with it.
@@ -94,12 +94,12 @@ class VidmWindowsSide:
         if pid and not reset:
             return False
         if pid:
-            self.h.stop_pid(pid, 'the vIDM REST API simulator')
-        if self.h.tcp_open(*VIDM_API_ADDRESS, timeout=0.3):
-            raise self.h.LabError(f'{VIDM_API_ADDRESS[0]}:{VIDM_API_ADDRESS[1]} is already in use by another '
+            self.labctl.stop_pid(pid, 'the vIDM REST API simulator')
+        if self.labctl.tcp_open(*VIDM_API_ADDRESS, timeout=0.3):
+            raise self.labctl.LabError(f'{VIDM_API_ADDRESS[0]}:{VIDM_API_ADDRESS[1]} is already in use by another '
                                   'process; the lab vIDM REST API simulator needs it')
         self.port_file.unlink(missing_ok=True)
-        self.h.start_process(
+        self.labctl.start_process(
             [sys.executable, str(VIDM_API_SIMULATOR), '--port', str(VIDM_API_ADDRESS[1]),
              '--port-file', str(self.port_file), '--client-id', VIDM_API_CLIENT_ID,
              '--client-secret-file', str(self.client_secret)],
@@ -110,7 +110,7 @@ class VidmWindowsSide:
     def down(self):
         pid = self.api_pid()
         if pid:
-            self.h.stop_pid(pid, 'the vIDM REST API simulator')
+            self.labctl.stop_pid(pid, 'the vIDM REST API simulator')
         self.pidfile.unlink(missing_ok=True)
 
     def state_file(self, host):
@@ -119,10 +119,10 @@ class VidmWindowsSide:
     def create_hosts(self):
         self.hosts_dir.mkdir(parents=True, exist_ok=True)
         for host, (version, jre) in CONNECTORS.items():
-            self.h.run([sys.executable, str(WINSIM_CTL), 'init', str(self.hosts_dir), host, 'connector',
+            self.labctl.run([sys.executable, str(WINSIM_CTL), 'init', str(self.hosts_dir), host, 'connector',
                         '--version', version, '--jre', jre, '--vidm-url', self.url])
         for host, version in WINDOWS_NODES.items():
-            self.h.run([sys.executable, str(WINSIM_CTL), 'init', str(self.hosts_dir), host, 'vidm',
+            self.labctl.run([sys.executable, str(WINSIM_CTL), 'init', str(self.hosts_dir), host, 'vidm',
                         '--version', version, '--install-dir', str(self.install_dir(host))])
 
     def install_dir(self, host):
@@ -132,9 +132,9 @@ class VidmWindowsSide:
         """The simulated installers: connector CONNECTOR_TARGET with NEW_JRE, vIDM for Windows
         WINDOWS_NODE_TARGET exiting with 3010 (restart needed)."""
         self.media_dir.mkdir(parents=True, exist_ok=True)
-        self.h.run([sys.executable, str(WINSIM_CTL), 'installer', str(self.media_dir / 'connector.exe'), 'connector',
+        self.labctl.run([sys.executable, str(WINSIM_CTL), 'installer', str(self.media_dir / 'connector.exe'), 'connector',
                     '--version', CONNECTOR_TARGET, '--jre', NEW_JRE])
-        self.h.run([sys.executable, str(WINSIM_CTL), 'installer', str(self.media_dir / 'vidm.exe'), 'vidm',
+        self.labctl.run([sys.executable, str(WINSIM_CTL), 'installer', str(self.media_dir / 'vidm.exe'), 'vidm',
                     '--version', WINDOWS_NODE_TARGET, '--rc', '3010'])
 
     def checksum(self, name):
@@ -153,7 +153,7 @@ class VidmWindowsSide:
             f'vidm_windows_upgrade_installer_url: {q((self.media_dir / "vidm.exe").as_uri())}',
             '',
         ]
-        self.h.write_atomic(self.job_templates_dir / 'survey_answers.yml', '\n'.join(answers))
+        self.labctl.write_atomic(self.job_templates_dir / 'survey_answers.yml', '\n'.join(answers))
         collections = os.pathsep.join([str(WINSIM / 'collections'), str(REPO / 'build' / 'collections')])
         env = [
             '# Written by lab/up: the environment of a job on the lab, as AWX\'s "Extra Environment Variables":',
@@ -162,7 +162,7 @@ class VidmWindowsSide:
             f'WINSIM_STATE_DIR: {q(str(self.hosts_dir))}',
             '',
         ]
-        self.h.write_atomic(self.job_templates_dir / 'task_env.yml', '\n'.join(env))
+        self.labctl.write_atomic(self.job_templates_dir / 'task_env.yml', '\n'.join(env))
 
     def inventory_vars(self):
         """Lines of the inventory's all.vars: what the vIDM API and vIDM for Windows credentials inject."""
