@@ -97,7 +97,7 @@ class VidmWindowsSide:
             self.labctl.stop_pid(pid, 'the vIDM REST API simulator')
         if self.labctl.tcp_open(*VIDM_API_ADDRESS, timeout=0.3):
             raise self.labctl.LabError(f'{VIDM_API_ADDRESS[0]}:{VIDM_API_ADDRESS[1]} is already in use by another '
-                                  'process; the lab vIDM REST API simulator needs it')
+                                       'process; the lab vIDM REST API simulator needs it')
         self.port_file.unlink(missing_ok=True)
         self.labctl.start_process(
             [sys.executable, str(VIDM_API_SIMULATOR), '--port', str(VIDM_API_ADDRESS[1]),
@@ -120,10 +120,10 @@ class VidmWindowsSide:
         self.hosts_dir.mkdir(parents=True, exist_ok=True)
         for host, (version, jre) in CONNECTORS.items():
             self.labctl.run([sys.executable, str(WINSIM_CTL), 'init', str(self.hosts_dir), host, 'connector',
-                        '--version', version, '--jre', jre, '--vidm-url', self.url])
+                             '--version', version, '--jre', jre, '--vidm-url', self.url])
         for host, version in WINDOWS_NODES.items():
             self.labctl.run([sys.executable, str(WINSIM_CTL), 'init', str(self.hosts_dir), host, 'vidm',
-                        '--version', version, '--install-dir', str(self.install_dir(host))])
+                             '--version', version, '--install-dir', str(self.install_dir(host))])
 
     def install_dir(self, host):
         return self.hosts_dir / host / 'VMware'
@@ -133,9 +133,9 @@ class VidmWindowsSide:
         WINDOWS_NODE_TARGET exiting with 3010 (restart needed)."""
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self.labctl.run([sys.executable, str(WINSIM_CTL), 'installer', str(self.media_dir / 'connector.exe'), 'connector',
-                    '--version', CONNECTOR_TARGET, '--jre', NEW_JRE])
+                         '--version', CONNECTOR_TARGET, '--jre', NEW_JRE])
         self.labctl.run([sys.executable, str(WINSIM_CTL), 'installer', str(self.media_dir / 'vidm.exe'), 'vidm',
-                    '--version', WINDOWS_NODE_TARGET, '--rc', '3010'])
+                         '--version', WINDOWS_NODE_TARGET, '--rc', '3010'])
 
     def checksum(self, name):
         return hashlib.sha256((self.media_dir / name).read_bytes()).hexdigest()
